@@ -1,0 +1,5 @@
+#pragma once
+/// \file
+/// Umbrella for pare::sched (see docs/sched.md). Includes every public header of the area.
+
+#include "pare/core.hpp"

@@ -1,0 +1,2 @@
+// Compiled with the precompiled header that the test executables reuse.
+#include "support/catch.hpp"
