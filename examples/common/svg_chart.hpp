@@ -138,8 +138,17 @@ inline std::string tick_label(double v, double step) {
   if (std::abs(v) < step * 1e-9) return "0";
   const double mag = std::max(std::abs(v), step);
   if (mag >= 1e5 || mag < 1e-3) {
-    const int digits = std::max(0, static_cast<int>(std::ceil(std::log10(mag / step) - 1e-9)));
-    return compact_exponent(fmt::format("{:.{}e}", v, std::min(digits, 6)));
+    // As many mantissa digits as the step needs, trailing zeros dropped: 4e10, 2.5e-5.
+    const int digits = std::max(0, static_cast<int>(std::floor(std::log10(mag) + 1e-9) -
+                                                    std::floor(std::log10(step) + 1e-9)));
+    std::string s = fmt::format("{:.{}e}", v, std::min(digits, 6));
+    const auto e = s.find('e');
+    std::string mant = s.substr(0, e);
+    if (mant.find('.') != std::string::npos) {
+      mant.erase(mant.find_last_not_of('0') + 1);
+      if (mant.back() == '.') mant.pop_back();
+    }
+    return compact_exponent(mant + s.substr(e));
   }
   const int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
   return fmt::format("{:.{}f}", v, std::min(decimals, 10));
@@ -239,8 +248,8 @@ inline frame make_frame(const panel& p, double ox, double oy, double extra_top,
                         const chart_options& o) {
   const double fs = o.font_size;
   const double top = (p.subtitle.empty() ? 1.9 : 3.1) * fs + extra_top;
-  const double left = 4.9 * fs, right = 1.2 * fs, bottom = 3.3 * fs;
-  frame f{ox + left, oy + top, o.panel_width - left - right, o.panel_height - top - bottom, {}, {}};
+  const double right = 1.2 * fs, bottom = 3.3 * fs;
+  frame f{ox, oy + top, 0, o.panel_height - top - bottom, {}, {}};
   // Data ranges over the points each axis can show.
   constexpr double inf = std::numeric_limits<double>::infinity();
   double xlo = inf, xhi = -inf, ylo = inf, yhi = -inf;
@@ -256,8 +265,14 @@ inline frame make_frame(const panel& p, double ox, double oy, double extra_top,
       yhi = std::max(yhi, s.y[i]);
     }
   }
-  f.sx = make_scale(p.x, xlo, xhi, std::max(2, static_cast<int>(f.w / (4.5 * fs))));
   f.sy = make_scale(p.y, ylo, yhi, std::max(2, static_cast<int>(f.h / (3.5 * fs))));
+  // The left margin makes room for the widest y tick label and the rotated y label.
+  double label_w = 0;
+  for (const auto& l : f.sy.labels) label_w = std::max(label_w, text_width(l, fs));
+  const double left = std::max(4.9 * fs, label_w + 2.6 * fs);
+  f.x0 = ox + left;
+  f.w = o.panel_width - left - right;
+  f.sx = make_scale(p.x, xlo, xhi, std::max(2, static_cast<int>(f.w / (4.5 * fs))));
   return f;
 }
 
