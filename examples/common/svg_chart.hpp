@@ -26,7 +26,7 @@
 //     std::string title, subtitle;      // bold title and a smaller line under it (e.g. options)
 //     axis x, y;
 //     std::vector<series> lines;
-//     bool legend = true;      //   legend box (top right) when a series has a name
+//     bool legend = true;      //   a legend of the named series (placed as said below)
 //   };
 //   struct chart_options {
 //     std::string title;       //   heading over the whole grid ("" = none)
@@ -34,6 +34,12 @@
 //     double panel_width = 320, panel_height = 220;   // pixels per panel, margins included
 //     double font_size = 11;
 //   };
+//
+// Axes without min/max span the data, widened to whole ticks (1, 2 or 5 × 10^k apart; powers
+// of ten with light 2…9 grid lines on a log axis). Give y.min = 0 to anchor rates at zero.
+// The legend sits inside the plot in the first corner (top right, top left, bottom right,
+// bottom left) where it hides no data point, else above the plot. The y margin widens to fit
+// the tick labels.
 //
 //   std::string render(std::span<const panel>, const chart_options&);   // the SVG document
 //   void write(const std::string& path, std::span<const panel>, const chart_options&);
