@@ -102,7 +102,8 @@ with Writer(os.path.join(here, "lr.txt"), __doc__ + "\ntorch " + torch.__version
     # cosine_annealing: base_lr, t_max, eta_min — run past t_max (PyTorch keeps oscillating)
     for n, (b, T, e, steps) in {"a": (1.0, 4, 0.1, 20), "b": (0.1, 10, 0.0, 45),
                                 "c": (0.05, 50, 1e-3, 175), "d": (0.2, 1, 0.0, 6),
-                                "e": (0.1, 100, 0.0, 400)}.items():
+                                "e": (0.1, 100, 0.0, 400), "f": (0.8, 460, 0.0, 1382),
+                                "g": (0.07, 331, 0.06, 1000)}.items():
         case("cosine_annealing/" + n, [b, T, e], drive(lambda o: L.CosineAnnealingLR(o, T, e), steps, b))
 
     # cosine_warm_restarts: base_lr, t_0, t_mult, eta_min
