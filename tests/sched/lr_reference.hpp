@@ -1,0 +1,66 @@
+#pragma once
+// Shared by tests/sched: reads tests/reference/sched/lr.txt (written by
+// tests/reference/sched/generate.py from torch 1.13 and the Keras formulas) and compares a
+// schedule with a recorded learning-rate sequence.
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "support/catch.hpp"
+#include "support/reference.hpp"
+
+namespace sched_test {
+
+/// The reference file, loaded once.
+inline const pare_test::reference& ref() {
+  static const pare_test::reference r("sched/lr.txt");
+  return r;
+}
+
+/// The cases recorded for a schedule: "<schedule>/<case>" for every "<schedule>/<case>/lr".
+inline std::vector<std::string> cases(const std::string& schedule) {
+  std::vector<std::string> out;
+  const std::string head = schedule + "/", tail = "/lr";
+  for (const auto& k : ref().keys()) {
+    if (k.rfind(head, 0) == 0 && k.size() > head.size() + tail.size() &&
+        k.compare(k.size() - tail.size(), tail.size(), tail) == 0) {
+      out.push_back(k.substr(0, k.size() - tail.size()));
+    }
+  }
+  return out;
+}
+
+inline const std::vector<double>& field(const std::string& c, const std::string& name) {
+  return ref()[c + "/" + name];
+}
+inline double option(const std::string& c, std::size_t i) { return field(c, "options").at(i); }
+inline std::int64_t int_option(const std::string& c, std::size_t i) {
+  return static_cast<std::int64_t>(option(c, i));
+}
+inline std::vector<std::int64_t> steps(const std::string& c, const std::string& name) {
+  std::vector<std::int64_t> out;
+  for (double v : field(c, name)) out.push_back(static_cast<std::int64_t>(v));
+  return out;
+}
+
+/// |got − want| ≤ rel·|want| (so a reference 0 must be an exact 0).
+inline bool close(double got, double want, double rel) {
+  return std::abs(got - want) <= rel * std::abs(want) || (std::isnan(got) && std::isnan(want));
+}
+
+/// s(t) against the recorded lr for every recorded step t = 0, 1, ...; returns the steps checked.
+template <class S>
+std::size_t check_sequence(const S& s, const std::string& c, double rel = 1e-12) {
+  const auto& lr = field(c, "lr");
+  REQUIRE(!lr.empty());
+  for (std::size_t t = 0; t < lr.size(); ++t) {
+    const double got = s(static_cast<std::int64_t>(t));
+    INFO(c << " step " << t << ": pare " << got << ", reference " << lr[t]);
+    CHECK(close(got, lr[t], rel));
+  }
+  return lr.size();
+}
+
+}  // namespace sched_test
