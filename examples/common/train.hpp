@@ -32,7 +32,7 @@
 #include "common/losses.hpp"
 #include "common/mlp.hpp"
 #include "common/progress.hpp"
-#include "common/threads.hpp"
+#include "common/runtime.hpp"
 
 namespace pare_examples {
 

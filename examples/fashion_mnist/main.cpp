@@ -25,7 +25,7 @@
 #include "common/mlp.hpp"
 #include "common/progress.hpp"
 #include "common/stand_in.hpp"
-#include "common/threads.hpp"
+#include "common/runtime.hpp"
 #include "common/train.hpp"
 
 namespace ex = pare_examples;
@@ -199,6 +199,7 @@ int run(int argc, const char* const* argv) {
   if (!cli.parse(argc, argv)) return 0;
 
   const ex::stopwatch clock;
+  ex::retain_freed_memory();
   const int threads = cfg.threads > 0 ? static_cast<int>(cfg.threads) : ex::hardware_threads();
   ex::set_compute_threads(threads);
 

@@ -8,7 +8,7 @@
 
 #include "common/dataset.hpp"
 #include "common/stand_in.hpp"
-#include "common/threads.hpp"
+#include "common/runtime.hpp"
 #include "common/train.hpp"
 #include "support/catch.hpp"
 #include "support/numeric.hpp"
