@@ -129,27 +129,35 @@ class json {
     throw json_error(std::string("json: value is not ") + what);
   }
 
+  /// The two-character escapes of RFC 8259 (besides \uXXXX): character and escape letter.
+  static constexpr std::pair<char, char> escapes[] = {
+      {'"', '"'}, {'\\', '\\'}, {'\n', 'n'}, {'\r', 'r'}, {'\t', 't'}, {'\b', 'b'}, {'\f', 'f'}};
+  static constexpr char escape_letter(char c) noexcept {
+    for (const auto& [ch, letter] : escapes)
+      if (ch == c) return letter;
+    return 0;
+  }
+  static constexpr char unescape(char letter) noexcept {
+    if (letter == '/') return '/';
+    for (const auto& [ch, l] : escapes)
+      if (l == letter) return ch;
+    return 0;
+  }
+
   static void write_string(std::string& out, std::string_view s) {
     out += '"';
     for (const char ch : s) {
       const auto c = static_cast<unsigned char>(ch);
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-          if (c < 0x20) {
-            constexpr char hex[] = "0123456789abcdef";
-            out += "\\u00";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-          } else {
-            out += ch;  // UTF-8 passes through unchanged
-          }
+      if (const char e = escape_letter(ch)) {
+        out += '\\';
+        out += e;
+      } else if (c < 0x20) {
+        constexpr char hex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      } else {
+        out += ch;  // UTF-8 passes through unchanged
       }
     }
     out += '"';
@@ -237,15 +245,25 @@ class json {
       if (c == '-' || (c >= '0' && c <= '9')) return number();
       fail(std::string("unexpected character '") + c + "'");
     }
+    /// True (and consumed) when the next character closes an empty container.
+    bool closes(char close) {
+      skip_ws();
+      if (pos >= s.size() || s[pos] != close) return false;
+      ++pos;
+      return true;
+    }
+    /// After an element: true for ',' (another follows), false for `close`; anything else fails.
+    bool another(char close) {
+      skip_ws();
+      if (pos >= s.size() || (s[pos] != ',' && s[pos] != close))
+        fail(std::string("expected ',' or '") + close + "'");
+      return s[pos++] == ',';
+    }
     json object(int depth) {
       ++pos;
       json o = json::object();
-      skip_ws();
-      if (pos < s.size() && s[pos] == '}') {
-        ++pos;
-        return o;
-      }
-      for (;;) {
+      if (closes('}')) return o;
+      do {
         skip_ws();
         if (pos >= s.size() || s[pos] != '"') fail("expected a string key");
         std::string key = string();
@@ -254,39 +272,16 @@ class json {
         if (pos >= s.size() || s[pos] != ':') fail("expected ':'");
         ++pos;
         o[key] = value(depth + 1);
-        skip_ws();
-        if (pos < s.size() && s[pos] == ',') {
-          ++pos;
-          continue;
-        }
-        if (pos < s.size() && s[pos] == '}') {
-          ++pos;
-          return o;
-        }
-        fail("expected ',' or '}'");
-      }
+      } while (another('}'));
+      return o;
     }
     json array(int depth) {
       ++pos;
       json a(array_type{});
-      skip_ws();
-      if (pos < s.size() && s[pos] == ']') {
-        ++pos;
-        return a;
-      }
-      for (;;) {
-        a.push_back(value(depth + 1));
-        skip_ws();
-        if (pos < s.size() && s[pos] == ',') {
-          ++pos;
-          continue;
-        }
-        if (pos < s.size() && s[pos] == ']') {
-          ++pos;
-          return a;
-        }
-        fail("expected ',' or ']'");
-      }
+      if (closes(']')) return a;
+      do a.push_back(value(depth + 1));
+      while (another(']'));
+      return a;
     }
     static void append_utf8(std::string& out, std::uint32_t cp) {
       if (cp < 0x80) {
@@ -326,30 +321,25 @@ class json {
           continue;
         }
         if (pos >= s.size()) fail("unterminated string");
-        switch (s[pos++]) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
-          case 'u': {
-            std::uint32_t cp = hex4();
-            if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair
-              if (!consume("\\u")) fail("unpaired surrogate");
-              const std::uint32_t lo = hex4();
-              if (lo < 0xDC00 || lo >= 0xE000) fail("unpaired surrogate");
-              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            } else if (cp >= 0xDC00 && cp < 0xE000) {
-              fail("unpaired surrogate");
-            }
-            append_utf8(out, cp);
-            break;
-          }
-          default: --pos; fail("bad escape");
+        const char letter = s[pos++];
+        if (const char ch = unescape(letter)) {
+          out += ch;
+          continue;
         }
+        if (letter != 'u') {
+          --pos;
+          fail("bad escape");
+        }
+        std::uint32_t cp = hex4();
+        if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair
+          if (!consume("\\u")) fail("unpaired surrogate");
+          const std::uint32_t lo = hex4();
+          if (lo < 0xDC00 || lo >= 0xE000) fail("unpaired surrogate");
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        } else if (cp >= 0xDC00 && cp < 0xE000) {
+          fail("unpaired surrogate");
+        }
+        append_utf8(out, cp);
       }
     }
     json number() {
