@@ -24,8 +24,9 @@ template <class Key>
 std::vector<bool> selected(const std::vector<Key>& keys, std::int64_t k, int threads) {
   pare::prune::detail::select_scratch scratch;
   const auto n = static_cast<std::int64_t>(keys.size());
-  const auto scan = [&](std::int64_t b, std::int64_t e, auto&& f) {
-    for (std::int64_t i = b; i < e; ++i) f(keys[static_cast<std::size_t>(i)]);
+  const auto scan = [&](std::int64_t b, std::int64_t e, auto&& g) {
+    for (std::int64_t i = b; i < e; i += pare::prune::detail::scan_block)
+      g(keys.data() + i, std::min(pare::prune::detail::scan_block, e - i));
   };
   const Key cut = select_lowest<Key>(n, k, threads, scan, scratch);
   std::vector<bool> out(keys.size());
@@ -113,6 +114,30 @@ TEST_CASE("select_lowest handles all-equal keys and the largest key") {
       const auto got = selected(keys, k, 3);
       for (std::size_t i = 0; i < keys.size(); ++i)
         REQUIRE(got[i] == (static_cast<std::int64_t>(i) < k));
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("select_lowest is exact with wide digits too (n >= 65536)", "", std::uint32_t,
+                   std::uint64_t) {
+  using Key = TestType;
+  const std::uint64_t seed = 99;
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  for (int kind = 0; kind < 3; ++kind) {
+    std::vector<Key> keys(70001);
+    for (auto& x : keys) {
+      const std::uint64_t r = rng();
+      // spread; clustered in one top-16-bit bucket; heavy ties
+      x = kind == 0 ? Key(r) : kind == 1 ? Key((Key(0xABCD) << (8 * sizeof(Key) - 16)) | Key(r % 4096))
+                                         : Key(r % 3);
+    }
+    for (std::int64_t k : {std::int64_t{1}, std::int64_t{35000}, std::int64_t{69999}}) {
+      const auto want = expected(keys, k);
+      for (int threads : {1, 3}) {
+        INFO("kind " << kind << ", k " << k << ", threads " << threads);
+        REQUIRE(selected(keys, k, threads) == want);
+      }
     }
   }
 }

@@ -33,6 +33,72 @@
 
 namespace pare::prune {
 
+namespace detail {
+
+/// Keys of elements [j0, j0 + count) of a tensor: the criterion's score, or 0 (below every
+/// score) where the mask already prunes. `in` is taken by value so that the loop vectorizes
+/// (stores to `out` cannot change the pointers it holds).
+template <class C, class T>
+void element_keys(const C& crit, const score_inputs<T> in, const std::uint8_t* m,
+                  std::int64_t j0, std::int64_t count, key_type<T>* out) noexcept {
+  for (std::int64_t j = 0; j < count; ++j) {
+    const key_type<T> k = order_key(crit.template score<T>(in, j0 + j));
+    out[j] = m[j0 + j] ? k : key_type<T>(0);
+  }
+}
+
+/// Writes masks and zeroes weights for one block of keys: kept iff key ≥ cut. Its own
+/// function with restrict-qualified pointers so that it vectorizes (a byte store could
+/// otherwise alias anything). Returns the number kept.
+template <class K, class T>
+inline std::uint32_t write_block(const K* __restrict keys, std::uint8_t* __restrict m,
+                                 T* __restrict w, std::int64_t count, K cut) noexcept {
+  std::uint32_t kept = 0;
+  for (std::int64_t j = 0; j < count; ++j) {
+    const std::uint32_t keep = keys[j] >= cut;
+    m[j] = static_cast<std::uint8_t>(keep);
+    w[j] = keep ? w[j] : T(0);
+    kept += keep;
+  }
+  return kept;
+}
+
+/// How many of `count` keys equal `v` (vectorized).
+template <class K>
+[[nodiscard]] inline std::uint32_t count_equal(const K* keys, std::int64_t count, K v) noexcept {
+  std::uint32_t c = 0;
+  for (std::int64_t i = 0; i < count; ++i) c += keys[i] == v;
+  return c;
+}
+
+/// The write pass over elements [lo, hi) of a tensor: a key below `cut` is pruned, a key equal
+/// to it is pruned while `quota` lasts (lowest positions first), others are kept; pruned
+/// weights are zeroed. Returns the number pruned.
+template <class C, class T>
+std::int64_t write_elements(const C& crit, const score_inputs<T> in, std::uint8_t* m, T* w,
+                            std::int64_t lo, std::int64_t hi, key_type<T> cut,
+                            std::int64_t& quota) noexcept {
+  using K = key_type<T>;
+  K keys[scan_block];
+  std::int64_t pruned = 0;
+  for (std::int64_t j = lo; j < hi; j += scan_block) {
+    const std::int64_t c = std::min(scan_block, hi - j);
+    element_keys(crit, in, m, j, c, keys);
+    pruned += c - write_block(keys, m + j, w + j, c, cut);  // keys equal to the cut kept, …
+    if (quota == 0 || count_equal(keys, c, cut) == 0) continue;
+    for (std::int64_t i = 0; i < c && quota > 0; ++i) {  // … until this slice's ties go
+      if (keys[i] != cut) continue;
+      m[j + i] = 0;
+      w[j + i] = T(0);
+      ++pruned;
+      --quota;
+    }
+  }
+  return pruned;
+}
+
+}  // namespace detail
+
 /// Where one pruning threshold applies: `per_tensor` prunes round(s·n_i) of each tensor's n_i
 /// weights (or groups); `global` prunes round(s·n) of all n registered weights (or groups)
 /// together, so layers whose scores are lower lose more (Frankle & Carbin 2019 prune globally;
@@ -340,14 +406,16 @@ class pruner {
                            entries_[first].offset;
     if (n == 0) return;
     const auto& crit = options_.criterion;
-    const auto scan = [&](std::int64_t b, std::int64_t e, auto&& f) {
+    const auto scan = [&](std::int64_t b, std::int64_t e, auto&& g) {
+      key buf[detail::scan_block];
       for_pieces(first, last, b, e, start, length,
                  [&](std::size_t i, std::int64_t lo, std::int64_t hi) {
                    const auto in = inputs(i);
                    const std::uint8_t* m = entries_[i].mask.get();
-                   for (std::int64_t j = lo; j < hi; ++j) {
-                     const key kj = detail::order_key(crit.template score<T>(in, j));
-                     f(m[j] ? kj : key(0));
+                   for (std::int64_t j = lo; j < hi; j += detail::scan_block) {
+                     const std::int64_t c = std::min(detail::scan_block, hi - j);
+                     detail::element_keys(crit, in, m, j, c, buf);
+                     g(static_cast<const key*>(buf), c);
                    }
                  });
     };
@@ -359,28 +427,9 @@ class pruner {
       for_pieces(first, last, detail::slice_begin(n, t, threads),
                  detail::slice_begin(n, t + 1, threads), start, length,
                  [&](std::size_t i, std::int64_t lo, std::int64_t hi) {
-                   const auto in = inputs(i);
-                   std::uint8_t* m = entries_[i].mask.get();
-                   T* w = entries_[i].w.data();
-                   std::int64_t pruned = 0, j = lo;
-                   for (; j < hi && quota > 0; ++j) {  // until this slice's ties are taken
-                     key kj = detail::order_key(crit.template score<T>(in, j));
-                     kj = m[j] ? kj : key(0);
-                     const bool keep = kj > cut;  // equal to the cut: pruned, quota permitting
-                     quota -= kj == cut;
-                     m[j] = keep;
-                     w[j] = keep ? w[j] : T(0);
-                     pruned += !keep;
-                   }
-                   for (; j < hi; ++j) {
-                     key kj = detail::order_key(crit.template score<T>(in, j));
-                     kj = m[j] ? kj : key(0);
-                     const bool keep = kj >= cut;
-                     m[j] = keep;
-                     w[j] = keep ? w[j] : T(0);
-                     pruned += !keep;
-                   }
-                   cnt[static_cast<std::size_t>(t) * entries_.size() + i] += pruned;
+                   cnt[static_cast<std::size_t>(t) * entries_.size() + i] +=
+                       detail::write_elements(crit, inputs(i), entries_[i].mask.get(),
+                                              entries_[i].w.data(), lo, hi, cut, quota);
                  });
     });
     collect_counts(first, last, threads);
@@ -469,8 +518,9 @@ class pruner {
         (last == entries_.size() ? total_groups_ : entries_[last].group_offset) - g0;
     if (n == 0) return;
     const group_key* keys = group_key_.data() + g0;
-    const auto scan = [&](std::int64_t b, std::int64_t e, auto&& f) {
-      for (std::int64_t j = b; j < e; ++j) f(keys[j]);
+    const auto scan = [&](std::int64_t b, std::int64_t e, auto&& g) {
+      for (std::int64_t j = b; j < e; j += detail::scan_block)
+        g(keys + j, std::min(detail::scan_block, e - j));
     };
     const int threads = detail::threads_for(n);
     const group_key cut = detail::select_lowest<group_key>(n, k, threads, scan, scratch_);
