@@ -23,6 +23,10 @@
 #include <Eigen/Core>
 #include <Eigen/SparseCore>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
 #include "pare/core/error.hpp"
 #include "pare/core/tensor_view.hpp"
 
@@ -33,6 +37,25 @@ template <class T>
 using csr_matrix = Eigen::SparseMatrix<T, Eigen::RowMajor>;
 
 namespace detail {
+
+#ifdef __AVX512F__
+// Spelled with masked forms: the unmasked intrinsics start from an "undefined" register that
+// g++ 12 reports as maybe-uninitialized under -Wall.
+inline __m512 gather16(__m512i index, const float* x) noexcept {
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), __mmask16(0xFFFF), index, x, 4);
+}
+inline __m512i widen16(const std::uint8_t* p) noexcept {
+  return _mm512_maskz_cvtepu8_epi32(__mmask16(0xFFFF),
+                                    _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline float sum16(__m512 v) noexcept {
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  float s = 0;
+  for (float x : lanes) s += x;
+  return s;
+}
+#endif
 
 template <class T>
 void check_matrix_shape(std::string_view component, const tensor_view<T>& w) {
@@ -104,7 +127,7 @@ template <class T>
 }
 
 /// y = A·x for a CSR matrix (x: cols elements, y: rows elements, not overlapping x).
-/// One pass over the nonzeros; never allocates.
+/// One pass over the nonzeros; never allocates. With AVX-512, float rows use 16-wide gathers.
 template <class T>
 void matvec(const csr_matrix<T>& a, std::type_identity_t<tensor_view<const T>> x,
             std::type_identity_t<tensor_view<T>> y) {
@@ -114,8 +137,36 @@ void matvec(const csr_matrix<T>& a, std::type_identity_t<tensor_view<const T>> x
   const T* val = a.valuePtr();
   const T* xs = x.data();
   const auto* nnz = a.innerNonZeroPtr();  // null when compressed (always, from to_csr)
+  [[maybe_unused]] const Eigen::Index last = std::max<Eigen::Index>(a.data().size() - 1, 0);
   for (Eigen::Index r = 0; r < a.rows(); ++r) {
     const Eigen::Index b = outer[r], e = nnz ? b + nnz[r] : outer[r + 1];
+#ifdef __AVX512F__
+    if constexpr (std::is_same_v<T, float> && sizeof(*inner) == 4) {
+      // 16 products per instruction, x gathered by column index
+      __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+      Eigen::Index p = b;
+      for (; p + 32 <= e; p += 32) {
+        // a row's nonzeros are one short stream: fetch 2 KiB ahead (into the next rows)
+        for (Eigen::Index q = p + 512; q < p + 544; q += 16) {
+          const Eigen::Index ahead = std::min(q, last);
+          _mm_prefetch(reinterpret_cast<const char*>(val + ahead), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(inner + ahead), _MM_HINT_T0);
+        }
+        const __m512i i0 = _mm512_loadu_si512(inner + p), i1 = _mm512_loadu_si512(inner + p + 16);
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(val + p), detail::gather16(i0, xs), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(val + p + 16), detail::gather16(i1, xs), acc1);
+      }
+      for (; p < e; p += 16) {
+        const auto left = static_cast<unsigned>(std::min<Eigen::Index>(16, e - p));
+        const auto k = static_cast<__mmask16>((1u << left) - 1u);
+        const __m512i i0 = _mm512_maskz_loadu_epi32(k, inner + p);
+        const __m512 g = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, i0, xs, 4);
+        acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, val + p), g, acc0);
+      }
+      y[r] = detail::sum16(_mm512_add_ps(acc0, acc1));
+      continue;
+    }
+#endif
     // eight partial sums: the compiler cannot reorder a float sum, and one chain of dependent
     // additions would cap the loop at one product per add latency
     T acc[8] = {};
@@ -209,14 +260,58 @@ void to_dense(const n_of_m_matrix<T>& a, std::type_identity_t<tensor_view<T>> ou
 }
 
 namespace detail {
+#ifdef __AVX512F__
+/// 2:4 float rows r0 … r0+R−1 with AVX-512: 16 kept values span 32 columns, and one two-source
+/// permute picks their x from the 32 loaded floats (lane l reads column (l / 2)·4 + offset).
+/// Several rows at a time share the x loads and keep several memory streams in flight (one
+/// stream cannot reach the bandwidth the dense product gets).
+template <int R>
+void two_of_four_rows(const n_of_m_matrix<float>& a, const float* x, float* y,
+                      std::int64_t r0) noexcept {
+  const std::int64_t per_row = a.cols / 2;
+  const __m512i pattern =
+      _mm512_setr_epi32(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
+  const float* v[R];
+  const std::uint8_t* o[R];
+  __m512 acc[R];
+  for (int k = 0; k < R; ++k) {
+    v[k] = a.values.data() + (r0 + k) * per_row;
+    o[k] = a.offsets.data() + (r0 + k) * per_row;
+    acc[k] = _mm512_setzero_ps();
+  }
+  std::int64_t p = 0;
+  for (; p + 16 <= per_row; p += 16) {
+    const __m512 lo = _mm512_loadu_ps(x + p * 2), hi = _mm512_loadu_ps(x + p * 2 + 16);
+    for (int k = 0; k < R; ++k) {
+      const __m512i idx = _mm512_add_epi32(pattern, widen16(o[k] + p));
+      acc[k] = _mm512_fmadd_ps(_mm512_loadu_ps(v[k] + p), _mm512_permutex2var_ps(lo, idx, hi),
+                               acc[k]);
+    }
+  }
+  for (int k = 0; k < R; ++k) {
+    float t = sum16(acc[k]);
+    for (std::int64_t q = p; q < per_row; ++q) t += v[k][q] * x[q / 2 * 4 + o[k][q]];
+    y[r0 + k] = t;
+  }
+}
+#endif
+
 template <int N, int M, class T>
 void n_of_m_matvec(const n_of_m_matrix<T>& a, const T* x, T* y) noexcept {
+  std::int64_t r = 0;
+#ifdef __AVX512F__
+  if constexpr (std::is_same_v<T, float> && N == 2 && M == 4) {
+    for (; r + 4 <= a.rows; r += 4) two_of_four_rows<4>(a, x, y, r);
+    for (; r < a.rows; ++r) two_of_four_rows<1>(a, x, y, r);
+    return;
+  }
+#endif
   const std::int64_t per_row = a.cols / M * N;
-  for (std::int64_t r = 0; r < a.rows; ++r) {
+  for (; r < a.rows; ++r) {
     const T* v = a.values.data() + r * per_row;
     const std::uint8_t* o = a.offsets.data() + r * per_row;
-    T acc[8] = {};
     std::int64_t p = 0;
+    T acc[8] = {};
     for (; p + 8 <= per_row; p += 8)
       for (int l = 0; l < 8; ++l) acc[l] += v[p + l] * x[(p + l) / N * M + o[p + l]];
     for (; p < per_row; ++p) acc[0] += v[p] * x[p / N * M + o[p]];
@@ -239,7 +334,8 @@ void n_of_m_matvec_any(const n_of_m_matrix<T>& a, const T* x, T* y) noexcept {
 }  // namespace detail
 
 /// y = A·x for an N:M matrix (x: cols elements, y: rows elements, not overlapping x).
-/// 2:4, 1:4, 1:2 and 4:8 have unrolled kernels; other patterns a generic loop.
+/// 2:4, 1:4, 1:2 and 4:8 have unrolled kernels (2:4 float with AVX-512: in-register
+/// permutes); other patterns a generic loop.
 template <class T>
 void matvec(const n_of_m_matrix<T>& a, std::type_identity_t<tensor_view<const T>> x,
             std::type_identity_t<tensor_view<T>> y) {
