@@ -58,8 +58,13 @@ void BM_select_radix(benchmark::State& state) {
   weights& x = get_weights(n);
   const float* w = x.pristine.get();
   pp::detail::select_scratch scratch;
-  const auto scan = [&](std::int64_t b, std::int64_t e, auto&& f) {
-    for (std::int64_t i = b; i < e; ++i) f(pp::detail::order_key(std::abs(w[i])));
+  const auto scan = [&](std::int64_t b, std::int64_t e, auto&& g) {
+    std::uint32_t keys[pp::detail::scan_block];
+    for (std::int64_t i = b; i < e; i += pp::detail::scan_block) {
+      const std::int64_t c = std::min(pp::detail::scan_block, e - i);
+      for (std::int64_t j = 0; j < c; ++j) keys[j] = pp::detail::order_key(std::abs(w[i + j]));
+      g(static_cast<const std::uint32_t*>(keys), c);
+    }
   };
   const std::int64_t k = n / 10 * 9;
   for (auto _ : state) {

@@ -8,18 +8,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "common.hpp"
 #include "support/catch.hpp"
 #include "support/numeric.hpp"
 
 namespace pp = pare::prune;
 using pare::tensor_view;
 
-namespace {
-template <class T>
-T tol() {
-  return sizeof(T) == 4 ? T(1e-5) : T(1e-12);
-}
-}  // namespace
+using prune_test::tol;
 
 TEMPLATE_TEST_CASE("magnitude scores |w|", "", float, double) {
   using T = TestType;

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common.hpp"
 #include "support/catch.hpp"
 #include "support/numeric.hpp"
 #include "support/reference.hpp"
@@ -25,25 +26,15 @@ std::vector<T> cast(const std::vector<double>& v) {
   return std::vector<T>(v.begin(), v.end());
 }
 
-std::vector<double> mask_values(tensor_view<const std::uint8_t> m) {
-  std::vector<double> out(static_cast<std::size_t>(m.size()));
-  for (std::int64_t i = 0; i < m.size(); ++i) out[static_cast<std::size_t>(i)] = m[i];
+using prune_test::lowest_pruned;
+using prune_test::mask_values;
+using prune_test::masked;
+using prune_test::python_round;
+
+std::vector<bool> pruned_of(tensor_view<const std::uint8_t> m) {
+  std::vector<bool> out(static_cast<std::size_t>(m.size()));
+  for (std::int64_t i = 0; i < m.size(); ++i) out[static_cast<std::size_t>(i)] = m[i] == 0;
   return out;
-}
-
-std::int64_t masked(tensor_view<const std::uint8_t> m) {
-  std::int64_t c = 0;
-  for (std::int64_t i = 0; i < m.size(); ++i) c += m[i] == 0;
-  return c;
-}
-
-// Python's round(x), half to even, written independently of the pruner's nearbyint.
-std::int64_t python_round(double x) {
-  const double f = std::floor(x);
-  const double d = x - f;
-  if (d < 0.5) return static_cast<std::int64_t>(f);
-  if (d > 0.5) return static_cast<std::int64_t>(f) + 1;
-  return static_cast<std::int64_t>(f) + (static_cast<std::int64_t>(f) % 2 != 0);
 }
 
 std::vector<std::int64_t> shape_of(const std::vector<double>& w, const std::string& name) {
@@ -300,26 +291,19 @@ TEMPLATE_TEST_CASE("the masked set is exactly the lowest-scoring set, for every 
       q.score(1, tensor_view<T>(s2.data(), {120}));
       q.prune_to(0.4);
       const auto m1 = q.mask(0), m2 = q.mask(1);
-      auto split = [](const std::vector<T>& s, tensor_view<const std::uint8_t> m, T& max_cut,
-                      T& min_kept) {
-        for (std::size_t i = 0; i < s.size(); ++i) {
-          if (m[static_cast<std::int64_t>(i)] == 0) max_cut = std::max(max_cut, s[i]);
-          else min_kept = std::min(min_kept, s[i]);
-        }
-      };
-      T cut1 = -std::numeric_limits<T>::infinity(), kept1 = std::numeric_limits<T>::infinity();
-      T cut2 = cut1, kept2 = kept1;
-      split(s1, m1, cut1, kept1);
-      split(s2, m2, cut2, kept2);
-      CHECK(masked(m1) + masked(m2) > 0);
       if (sc == pp::scope::per_tensor) {
         CHECK(masked(m1) == 120);
         CHECK(masked(m2) == 48);
-        CHECK(cut1 < kept1);
-        CHECK(cut2 < kept2);
+        CHECK(lowest_pruned(s1, pruned_of(m1)));
+        CHECK(lowest_pruned(s2, pruned_of(m2)));
       } else {
         CHECK(masked(m1) + masked(m2) == 168);
-        CHECK(std::max(cut1, cut2) < std::min(kept1, kept2));
+        auto all = s1;
+        all.insert(all.end(), s2.begin(), s2.end());
+        auto pruned = pruned_of(m1);
+        const auto p2 = pruned_of(m2);
+        pruned.insert(pruned.end(), p2.begin(), p2.end());
+        CHECK(lowest_pruned(all, pruned));
       }
     }
   };
@@ -416,14 +400,13 @@ TEMPLATE_TEST_CASE("global thresholds prune the layer with smaller scores more",
   CHECK(global.sparsity(0) == 1.0);  // every |small| < 0.1 < every |large|: all go first
   CHECK(global.sparsity(1) == 0.0);
   // the threshold is one number: every kept |w| is above every pruned |w|, across layers
-  T max_cut = 0, min_kept = 10;
-  for (std::size_t i = 0; i < 100; ++i) {
-    (c[i] == T(0) ? max_cut : min_kept) =
-        c[i] == T(0) ? std::max(max_cut, std::abs(small[i])) : std::min(min_kept, std::abs(c[i]));
-    (d[i] == T(0) ? max_cut : min_kept) =
-        d[i] == T(0) ? std::max(max_cut, std::abs(large[i])) : std::min(min_kept, std::abs(d[i]));
-  }
-  CHECK(max_cut < min_kept);
+  std::vector<T> magnitudes;
+  for (auto x : small) magnitudes.push_back(std::abs(x));
+  for (auto x : large) magnitudes.push_back(std::abs(x));
+  auto pruned = pruned_of(global.mask(0));
+  const auto p1 = pruned_of(global.mask(1));
+  pruned.insert(pruned.end(), p1.begin(), p1.end());
+  CHECK(lowest_pruned(magnitudes, pruned));
 }
 
 TEMPLATE_TEST_CASE("n_of_m keeps exactly the N largest of every M along the last axis", "",
@@ -491,14 +474,8 @@ TEMPLATE_TEST_CASE("blocks prune whole R x C tiles with the lowest L2 norms", ""
       REQUIRE((pruned[b] == -1 || pruned[b] == (m == 0)));
       pruned[b] = m == 0;
     }
-  double max_cut = 0, min_kept = 1e300;
-  int count = 0;
-  for (std::size_t b = 0; b < 16; ++b) {
-    if (pruned[b]) max_cut = std::max(max_cut, norm[b]), ++count;
-    else min_kept = std::min(min_kept, norm[b]);
-  }
-  CHECK(count == 6);
-  CHECK(max_cut < min_kept);
+  CHECK(std::count(pruned.begin(), pruned.end(), 1) == 6);
+  CHECK(lowest_pruned(norm, std::vector<bool>(pruned.begin(), pruned.end())));
 }
 
 TEMPLATE_TEST_CASE("apply() re-zeroes masked weights after an update that ignored the mask", "",
@@ -654,4 +631,45 @@ TEST_CASE("pruner errors name the component, the argument and the value") {
 
   PARE_REQUIRE_ERROR(pp::pruner<float>({.scope = static_cast<pp::scope>(7)}),
                      "pare::prune::pruner", "scope", "got 7");
+}
+
+TEMPLATE_TEST_CASE("a mask transform built on mask_of keeps masked weights and state at zero",
+                   "", float, double) {
+  using T = TestType;
+  // What an optimizer's mask transform does with the pruner (the optimizer itself lives in
+  // pare::optim): look the mask up by the parameter's data, zero the masked entries of the
+  // update before it reaches the weights and the optimizer state.
+  const std::uint64_t seed = 57;
+  INFO("seed " << seed);
+  auto w = pare_test::random_normal<T>(64, seed);
+  auto b = pare_test::random_normal<T>(8, seed + 1);  // a bias the pruner does not hold
+  std::vector<T> vw(64, T(0)), vb(8, T(0));          // momentum buffers
+  pp::pruner<T> p;
+  p.add(tensor_view<T>(w.data(), {8, 8}));
+  p.prune_to(0.75);
+  const auto step = [&](std::vector<T>& param, std::vector<T>& velocity, std::uint64_t s) {
+    const auto g = pare_test::random_normal<T>(param.size(), s);
+    const auto mask = p.mask_of(param.data());
+    for (std::size_t i = 0; i < param.size(); ++i) {
+      const bool kept = mask.empty() || mask[static_cast<std::int64_t>(i)] != 0;
+      const T gi = kept ? g[i] : T(0);
+      velocity[i] = kept ? T(0.9) * velocity[i] + gi : T(0);
+      param[i] -= T(0.1) * velocity[i];
+    }
+  };
+  const auto b0 = b;
+  for (std::uint64_t t = 0; t < 5; ++t) {
+    step(w, vw, seed + 10 + t);
+    step(b, vb, seed + 20 + t);
+  }
+  for (std::int64_t i = 0; i < 64; ++i) {
+    if (p.mask(0)[i] == 0) {
+      REQUIRE(w[static_cast<std::size_t>(i)] == T(0));
+      REQUIRE(vw[static_cast<std::size_t>(i)] == T(0));
+    } else {
+      REQUIRE(vw[static_cast<std::size_t>(i)] != T(0));
+    }
+  }
+  CHECK(b != b0);  // an unregistered parameter trains normally (empty mask)
+  CHECK(p.mask_of(b.data()).empty());
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common.hpp"
 #include "support/catch.hpp"
 #include "support/numeric.hpp"
 
@@ -13,10 +14,8 @@ namespace pp = pare::prune;
 using pare::tensor_view;
 
 namespace {
-template <class T>
-T tol() {
-  return sizeof(T) == 4 ? T(1e-5) : T(1e-13);
-}
+using prune_test::tol;
+
 template <class T>
 std::vector<T> dense_matvec(const std::vector<T>& w, std::int64_t rows, std::int64_t cols,
                             const std::vector<T>& x) {
@@ -28,6 +27,13 @@ std::vector<T> dense_matvec(const std::vector<T>& w, std::int64_t rows, std::int
     y[static_cast<std::size_t>(r)] = static_cast<T>(acc);
   }
   return y;
+}
+template <class T>
+void check_close(const std::vector<T>& y, const std::vector<T>& want) {
+  REQUIRE(y.size() == want.size());
+  for (std::size_t r = 0; r < y.size(); ++r)
+    CHECK(static_cast<double>(y[r]) ==
+          pare_test::Approx(static_cast<double>(want[r])).epsilon(tol<T>()).margin(tol<T>()));
 }
 }  // namespace
 
@@ -52,10 +58,7 @@ TEMPLATE_TEST_CASE("to_csr stores exactly the nonzeros, and its matvec is the de
     const auto x = pare_test::random_normal<T>(53, seed + 1);
     std::vector<T> y(37, T(99));
     pp::matvec(a, tensor_view<const T>(x.data(), {53}), tensor_view<T>(y.data(), {37}));
-    const auto want = dense_matvec(w, 37, 53, x);
-    for (std::size_t r = 0; r < 37; ++r)
-      CHECK(static_cast<double>(y[r]) ==
-            pare_test::Approx(static_cast<double>(want[r])).epsilon(tol<T>()).margin(tol<T>()));
+    check_close(y, dense_matvec(w, 37, 53, x));
   }
 }
 
@@ -96,10 +99,7 @@ TEMPLATE_TEST_CASE("the 2:4 form holds the pruned weight in 2.5 bytes a weight, 
   const auto x = pare_test::random_normal<T>(40, seed + 1);
   std::vector<T> y(24);
   pp::matvec(a, tensor_view<const T>(x.data(), {40}), tensor_view<T>(y.data(), {24}));
-  const auto want = dense_matvec(w, 24, 40, x);
-  for (std::size_t r = 0; r < 24; ++r)
-    CHECK(static_cast<double>(y[r]) ==
-          pare_test::Approx(static_cast<double>(want[r])).epsilon(tol<T>()).margin(tol<T>()));
+  check_close(y, dense_matvec(w, 24, 40, x));
   // other patterns: the generic kernel (3:8) and an unrolled one (1:4)
   auto v = pare_test::random_normal<T>(6 * 16, seed + 2);
   pp::pruner<T, pp::magnitude, pp::n_of_m<3, 8>> q;
@@ -109,25 +109,20 @@ TEMPLATE_TEST_CASE("the 2:4 form holds the pruned weight in 2.5 bytes a weight, 
   const auto x2 = pare_test::random_normal<T>(16, seed + 3);
   std::vector<T> y2(6);
   pp::matvec(b, tensor_view<const T>(x2.data(), {16}), tensor_view<T>(y2.data(), {6}));
-  const auto want2 = dense_matvec(v, 6, 16, x2);
-  for (std::size_t r = 0; r < 6; ++r)
-    CHECK(static_cast<double>(y2[r]) ==
-          pare_test::Approx(static_cast<double>(want2[r])).epsilon(tol<T>()).margin(tol<T>()));
+  check_close(y2, dense_matvec(v, 6, 16, x2));
   pp::pruner<T, pp::magnitude, pp::n_of_m<1, 4>> q1;
   q1.add(tensor_view<T>(v.data(), {6, 16}));
   q1.prune_to(0.75);
   const auto c = pp::to_n_of_m<1, 4>(tensor_view<T>(v.data(), {6, 16}));
   pp::matvec(c, tensor_view<const T>(x2.data(), {16}), tensor_view<T>(y2.data(), {6}));
-  const auto want3 = dense_matvec(v, 6, 16, x2);
-  for (std::size_t r = 0; r < 6; ++r)
-    CHECK(static_cast<double>(y2[r]) ==
-          pare_test::Approx(static_cast<double>(want3[r])).epsilon(tol<T>()).margin(tol<T>()));
+  check_close(y2, dense_matvec(v, 6, 16, x2));
 }
 
 TEST_CASE("sparse export errors") {
   std::vector<float> w{1, 2, 3, 0, 1, 0, 0, 1};
   PARE_REQUIRE_ERROR((pp::to_n_of_m<2, 4>(tensor_view<float>(w.data(), {2, 4}))),
-                     "pare::prune::to_n_of_m", "w", "at most 2 nonzeros", "row 0");
+                     "pare::prune::to_n_of_m", "nonzeros of w", "at most n = 2",
+                     "got 3 in row 0, columns 0 to 3");
   PARE_REQUIRE_ERROR((pp::to_n_of_m<2, 4>(tensor_view<float>(w.data(), {8}))),
                      "pare::prune::to_n_of_m", "rank of w", "at least 2", "1 [8]");
   PARE_REQUIRE_ERROR((pp::to_n_of_m<2, 3>(tensor_view<float>(w.data(), {2, 4}))),

@@ -131,7 +131,7 @@ struct pruner_options {
 /// of their own that never moves, so views returned by `mask(i)` and `mask_of(p)` stay valid
 /// for the pruner's lifetime (moves included). Move-only.
 template <class T = float, class Criterion = magnitude, class Structure = unstructured>
-  requires std::floating_point<T> && prune_criterion<Criterion, T> &&
+  requires(std::same_as<T, float> || std::same_as<T, double>) && prune_criterion<Criterion, T> &&
            prune_structure<Structure>
 class pruner {
  public:
@@ -419,8 +419,23 @@ class pruner {
                    }
                  });
     };
+    select_and_write<key>(first, last, n, k, start, length, scan,
+                          [&](std::size_t i, std::int64_t lo, std::int64_t hi, key cut,
+                              std::int64_t& quota) {
+                            return detail::write_elements(crit, inputs(i), entries_[i].mask.get(),
+                                                          entries_[i].w.data(), lo, hi, cut,
+                                                          quota);
+                          });
+  }
+
+  /// Selects the k lowest of the n keys `scan` produces for entries [first, last) (numbered
+  /// by `start` and `length`), then lets `write(i, lo, hi, cut, quota)` write the masks of
+  /// entry i's positions [lo, hi) and return how many it pruned, slice by slice.
+  template <class Key, class Start, class Length, class Scan, class Write>
+  void select_and_write(std::size_t first, std::size_t last, std::int64_t n, std::int64_t k,
+                        Start start, Length length, const Scan& scan, Write write) {
     const int threads = detail::threads_for(n);
-    const key cut = detail::select_lowest<key>(n, k, threads, scan, scratch_);
+    const Key cut = detail::select_lowest<Key>(n, k, threads, scan, scratch_);
     std::int64_t* cnt = counts(threads);
     detail::for_threads(threads, [&](int t) {
       std::int64_t quota = scratch_.quota[static_cast<std::size_t>(t)];
@@ -428,8 +443,7 @@ class pruner {
                  detail::slice_begin(n, t + 1, threads), start, length,
                  [&](std::size_t i, std::int64_t lo, std::int64_t hi) {
                    cnt[static_cast<std::size_t>(t) * entries_.size() + i] +=
-                       detail::write_elements(crit, inputs(i), entries_[i].mask.get(),
-                                              entries_[i].w.data(), lo, hi, cut, quota);
+                       write(i, lo, hi, cut, quota);
                  });
     });
     collect_counts(first, last, threads);
@@ -522,29 +536,21 @@ class pruner {
       for (std::int64_t j = b; j < e; j += detail::scan_block)
         g(keys + j, std::min(detail::scan_block, e - j));
     };
-    const int threads = detail::threads_for(n);
-    const group_key cut = detail::select_lowest<group_key>(n, k, threads, scan, scratch_);
-    std::int64_t* cnt = counts(threads);
-    detail::for_threads(threads, [&](int t) {
-      std::int64_t quota = scratch_.quota[static_cast<std::size_t>(t)];
-      for_pieces(first, last, detail::slice_begin(n, t, threads),
-                 detail::slice_begin(n, t + 1, threads), start, length,
-                 [&](std::size_t i, std::int64_t lo, std::int64_t hi) {
-                   const std::int64_t size = entries_[i].groups == 0
-                                                 ? 0
-                                                 : entries_[i].w.size() / entries_[i].groups;
-                   std::int64_t pruned = 0;
-                   for (std::int64_t g = lo; g < hi; ++g) {
-                     const group_key kg = keys[entries_[i].group_offset - g0 + g];
-                     const bool keep = kg > cut || (kg == cut && quota == 0);
-                     quota -= kg == cut && quota > 0;
-                     write_group(i, g, keep);
-                     pruned += keep ? 0 : size;
-                   }
-                   cnt[static_cast<std::size_t>(t) * entries_.size() + i] += pruned;
-                 });
-    });
-    collect_counts(first, last, threads);
+    select_and_write<group_key>(
+        first, last, n, k, start, length, scan,
+        [&](std::size_t i, std::int64_t lo, std::int64_t hi, group_key cut, std::int64_t& quota) {
+          const auto& e = entries_[i];
+          const std::int64_t size = e.groups == 0 ? 0 : e.w.size() / e.groups;
+          std::int64_t pruned = 0;
+          for (std::int64_t g = lo; g < hi; ++g) {
+            const group_key kg = keys[e.group_offset - g0 + g];
+            const bool keep = kg > cut || (kg == cut && quota == 0);
+            quota -= kg == cut && quota > 0;
+            write_group(i, g, keep);
+            pruned += keep ? 0 : size;
+          }
+          return pruned;
+        });
   }
 
   /// n_of_m: in every group of M consecutive weights, mask the M − N lowest (mask-first) keys,

@@ -220,15 +220,17 @@ template <int N, int M, class T>
   a.offsets.assign(static_cast<std::size_t>(groups * N), 0);
   for (std::int64_t g = 0; g < groups; ++g) {
     const std::int64_t base = g * m;
+    int nonzeros = 0;
+    for (int j = 0; j < m; ++j) nonzeros += w[base + j] != V(0);
+    if (nonzeros > N)
+      pare::detail::fail_value(
+          c, "the nonzeros of w in each group of " + std::to_string(M) + " along a row",
+          "at most n = " + std::to_string(N),
+          std::to_string(nonzeros) + " in row " + std::to_string(base / cols) + ", columns " +
+              std::to_string(base % cols) + " to " + std::to_string(base % cols + m - 1));
     int k = 0;
     for (int j = 0; j < m; ++j) {
       if (w[base + j] == V(0)) continue;
-      if (k == N)
-        pare::detail::fail_value(
-            c, "w", "at most " + std::to_string(N) + " nonzeros in every " + std::to_string(M) +
-                        " consecutive entries of a row",
-            "more in row " + std::to_string(base / cols) + ", columns " +
-                std::to_string(base % cols) + " to " + std::to_string(base % cols + m - 1));
       a.values[static_cast<std::size_t>(g * N + k)] = w[base + j];
       a.offsets[static_cast<std::size_t>(g * N + k)] = static_cast<std::uint8_t>(j);
       ++k;
