@@ -69,10 +69,10 @@ void for_threads(int threads, F&& f) {
   for (int t = 0; t < threads; ++t) f(t);
 }
 
-/// Threads worth using for a pass over n elements: below ~256K elements per thread the
-/// fork/join costs more than it saves.
+/// Threads worth using for a pass over n elements: below ~1M elements per thread (about a
+/// millisecond of work) the fork/join and the wait for a second core cost more than they save.
 [[nodiscard]] inline int threads_for(std::int64_t n) noexcept {
-  const std::int64_t by_size = std::max<std::int64_t>(1, n / (std::int64_t{1} << 18));
+  const std::int64_t by_size = std::max<std::int64_t>(1, n / (std::int64_t{1} << 20));
   return static_cast<int>(std::min<std::int64_t>(pare::max_threads(), by_size));
 }
 
