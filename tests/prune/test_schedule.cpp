@@ -125,4 +125,9 @@ TEST_CASE("schedule options are validated as TF-MOT validates them") {
                                        .begin_step = 0, .end_step = 10, .frequency = -3}
                           .validate()),
                      "pare::prune::polynomial_decay", "frequency", "got -3");
+  PARE_REQUIRE_ERROR((polynomial_decay{.initial_sparsity = 0, .final_sparsity = 0.5,
+                                       .begin_step = 0, .end_step = 10}(-1)),
+                     "pare::prune::polynomial_decay", "step", "at least 0", "got -1");
+  PARE_REQUIRE_ERROR((constant_sparsity{.target = 0.5}.should_update(-5)),
+                     "pare::prune::constant_sparsity", "step", "at least 0", "got -5");
 }

@@ -8,7 +8,7 @@
 ///                                     .begin_step = 1000, .end_step = 10000};
 ///     if (s.should_update(step)) p.prune_to(s(step));
 ///
-/// Steps count from 0. A sparsity schedule is a `pare::sched::schedule` (a callable
+/// Steps count from 0 (a negative step is a `pare::error`). A sparsity schedule is a `pare::sched::schedule` (a callable
 /// step → value), so anything that composes schedules accepts it.
 
 #include <algorithm>
@@ -60,6 +60,10 @@ inline void validate_steps(std::string_view c, std::int64_t begin, std::int64_t 
 inline void validate_sparsity(std::string_view c, std::string_view name, double s) {
   pare::detail::require(s >= 0.0 && s < 1.0, c, name, "in [0, 1)", s);
 }
+/// Steps count from 0; a negative one is a caller's bug (as for every pare schedule).
+inline void validate_step(std::string_view c, std::int64_t step) {
+  pare::detail::require(step >= 0, c, "step", "at least 0", step);
+}
 
 }  // namespace detail
 
@@ -73,12 +77,14 @@ struct constant_sparsity {
   std::int64_t frequency = 100;
 
   /// The target sparsity, whatever the step.
-  [[nodiscard]] double operator()(std::int64_t /*step*/) const {
+  [[nodiscard]] double operator()(std::int64_t step) const {
     validate();
+    detail::validate_step("pare::prune::constant_sparsity", step);
     return target;
   }
   [[nodiscard]] bool should_update(std::int64_t step) const {
     validate();
+    detail::validate_step("pare::prune::constant_sparsity", step);
     return detail::should_prune_in_step(step, begin_step, end_step, frequency);
   }
   /// target in [0, 1), begin_step ≥ 0, end_step −1 or ≥ begin_step, frequency ≥ 1.
@@ -110,6 +116,7 @@ struct polynomial_decay {
 
   [[nodiscard]] double operator()(std::int64_t step) const {
     validate();
+    detail::validate_step("pare::prune::polynomial_decay", step);
     const std::int64_t span = end_step - begin_step;
     const double p =
         span == 0 ? (step >= end_step ? 1.0 : 0.0)
@@ -119,6 +126,7 @@ struct polynomial_decay {
   }
   [[nodiscard]] bool should_update(std::int64_t step) const {
     validate();
+    detail::validate_step("pare::prune::polynomial_decay", step);
     return detail::should_prune_in_step(step, begin_step, end_step, frequency);
   }
   /// Sparsities in [0, 1), begin_step ≥ 0, end_step ≥ begin_step (−1 is not allowed: the
