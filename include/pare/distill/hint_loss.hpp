@@ -9,14 +9,15 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <Eigen/Core>
 
 #include "pare/core/error.hpp"
 #include "pare/core/tensor_view.hpp"
 #include "pare/distill/detail/checks.hpp"
+#include "pare/distill/detail/scratch.hpp"
 #include "pare/distill/detail/squared_error.hpp"
+#include "pare/reg/detail/reduce.hpp"
 
 namespace pare::distill {
 
@@ -33,19 +34,6 @@ struct linear_regressor {
   tensor_view<T> grad_weight{};   ///< same shape as weight; overwritten
   tensor_view<T> grad_bias{};     ///< same shape as bias; overwritten (empty when bias is)
 };
-
-namespace detail {
-
-/// A per-thread scratch buffer that only grows: the regressor's residual lives here, so a
-/// training loop allocates once (at its first, largest batch) and never again.
-template <class T>
-[[nodiscard]] T* hint_scratch(std::size_t n) {
-  thread_local std::vector<T> buffer;
-  if (buffer.size() < n) buffer.resize(n);
-  return buffer.data();
-}
-
-}  // namespace detail
 
 /// FitNets hint loss (Romero et al. 2015, "FitNets: Hints for Thin Deep Nets"): the squared
 /// error between the teacher's hint features u and the student's guided features v, passed
@@ -149,12 +137,13 @@ struct hint_loss {
     using cmap = Eigen::Map<const matrix>;
     using map = Eigen::Map<matrix>;
     const cmap v(student.data(), batch, fs), u(teacher.data(), batch, ft), w(r.weight.data(), ft, fs);
-    map d(detail::hint_scratch<T>(static_cast<std::size_t>(batch * ft)), batch, ft);
+    map d(detail::scratch<T>(static_cast<std::size_t>(batch * ft)), batch, ft);
     d.noalias() = v * w.transpose();
     if (has_bias) d.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(r.bias.data(), ft);
     d -= u;
     const double n = static_cast<double>(batch * ft);
-    const double value = static_cast<double>(d.template cast<double>().squaredNorm()) / n;
+    const double value =
+        pare::reg::detail::sum_as_double(d.data(), batch * ft, [](double x) { return x * x; }) / n;
     d *= static_cast<T>(2.0 / n);
     map(grad.data(), batch, fs).noalias() = d * w;
     map(r.grad_weight.data(), ft, fs).noalias() = d.transpose() * v;

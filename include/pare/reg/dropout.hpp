@@ -91,11 +91,8 @@ class dropout {
     const std::uint64_t seed = opt_.seed, offset = offset_, threshold = threshold_;
     const T scale = scale_;
     pare::detail::for_each_chunk(n, pare::detail::chunk_elements, [=](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) {
-        const bool keep = pare::detail::random_bits(seed, offset + static_cast<std::uint64_t>(i)) >= threshold;
-        m[i] = keep;
-        yp[i] = keep ? xp[i] * scale : T(0);
-      }
+      forward_kernel(xp + b, yp + b, m + b, e - b, seed, offset + static_cast<std::uint64_t>(b),
+                     threshold, scale);
     });
     offset_ += static_cast<std::uint64_t>(n);
   }
@@ -119,7 +116,7 @@ class dropout {
     const std::uint8_t* m = mask_.data();
     const T scale = scale_;
     pare::detail::for_each_chunk(n, pare::detail::chunk_elements, [=](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) dp[i] = m[i] ? gp[i] * scale : T(0);
+      backward_kernel(gp + b, dp + b, m + b, e - b, scale);
     });
   }
 
@@ -145,6 +142,24 @@ class dropout {
   [[nodiscard]] std::uint64_t position() const noexcept { return offset_; }
 
  private:
+  // The kernels take everything by value: the byte stores to the mask may alias any object in
+  // memory, and a loop that had to reload its captured state after each of them would not
+  // vectorize. The mask never overlaps x or y (it is ours); x and y may be the same buffer.
+  static void forward_kernel(const T* x, T* y, std::uint8_t* __restrict m, std::int64_t n,
+                             std::uint64_t seed, std::uint64_t offset, std::uint64_t threshold,
+                             T scale) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const bool keep =
+          pare::detail::random_bits(seed, offset + static_cast<std::uint64_t>(i)) >= threshold;
+      m[i] = keep;
+      y[i] = keep ? x[i] * scale : T(0);
+    }
+  }
+  static void backward_kernel(const T* dy, T* dx, const std::uint8_t* __restrict m,
+                              std::int64_t n, T scale) {
+    for (std::int64_t i = 0; i < n; ++i) dx[i] = m[i] ? dy[i] * scale : T(0);
+  }
+
   void set_shape(const tensor_view<const T>& x) {
     rank_ = x.rank();
     for (int i = 0; i < rank_; ++i) shape_[static_cast<std::size_t>(i)] = x.extent(i);

@@ -9,11 +9,10 @@
 #include <cstdint>
 #include <string_view>
 
-#include <Eigen/Core>
-
 #include "pare/core/error.hpp"
 #include "pare/core/parallel.hpp"
 #include "pare/core/tensor_view.hpp"
+#include "pare/reg/detail/reduce.hpp"
 
 namespace pare::reg {
 
@@ -36,14 +35,13 @@ inline void require_coefficient(std::string_view component, std::string_view nam
 /// Keras does), so l2 = 0 with an infinite weight gives l1·∞, not NaN.
 template <class T>
 [[nodiscard]] double penalty_value(const T* w, std::int64_t n, double l1, double l2) {
-  using array = Eigen::Array<T, Eigen::Dynamic, 1>;
   double abs_sum = 0, square_sum = 0;
+  // Chunk by chunk so both sums read the chunk while it is in cache.
   pare::detail::for_each_chunk(
       n, pare::detail::chunk_elements,
       [&](std::int64_t b, std::int64_t e) {
-        const auto x = Eigen::Map<const array>(w + b, e - b).template cast<double>();
-        if (l1 != 0) abs_sum += x.abs().sum();
-        if (l2 != 0) square_sum += x.square().sum();
+        if (l1 != 0) abs_sum += sum_as_double(w + b, e - b, [](double x) { return std::abs(x); });
+        if (l2 != 0) square_sum += sum_as_double(w + b, e - b, [](double x) { return x * x; });
       },
       /*parallel=*/false);  // a reduction in a fixed order: the same value on every run
   double v = 0;
@@ -52,27 +50,34 @@ template <class T>
   return v;
 }
 
-/// g += l1·sign(w) + 2·l2·w with sign(±0) = 0 and sign(NaN) = NaN (so NaN weights show up in
-/// the gradient instead of vanishing). Element-wise with no reduction: the loops vectorize and
-/// may run on several threads.
+/// g[0, n) += a·sign(w) + b·w on one chunk, with sign(±0) = 0 and sign(NaN) = NaN (so NaN
+/// weights show up in the gradient instead of vanishing). Everything arrives by value, so the
+/// stores to g cannot alias the loop's state and the loop vectorizes; a zero coefficient
+/// drops its term (0·∞ would be NaN).
+template <class T>
+void add_grad_chunk(const T* w, T* g, std::int64_t n, T a, T b) {
+  if (a == T(0)) {
+    for (std::int64_t i = 0; i < n; ++i) g[i] += b * w[i];
+  } else if (b == T(0)) {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const T x = w[i];
+      g[i] += x > T(0) ? a : (x < T(0) ? -a : x * T(0));
+    }
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) {
+      const T x = w[i];
+      g[i] += (x > T(0) ? a : (x < T(0) ? -a : x * T(0))) + b * x;
+    }
+  }
+}
+
+/// g += l1·sign(w) + 2·l2·w over n elements, chunk by chunk (on several threads with OpenMP).
 template <class T>
 void penalty_add_grad(const T* w, T* g, std::int64_t n, double l1, double l2) {
   const T a = static_cast<T>(l1), b = static_cast<T>(2 * l2);
   if (l1 == 0 && l2 == 0) return;
-  pare::detail::for_each_chunk(n, pare::detail::chunk_elements, [&](std::int64_t lo, std::int64_t hi) {
-    if (l1 == 0) {
-      for (std::int64_t i = lo; i < hi; ++i) g[i] += b * w[i];
-    } else if (l2 == 0) {
-      for (std::int64_t i = lo; i < hi; ++i) {
-        const T x = w[i];
-        g[i] += x > T(0) ? a : (x < T(0) ? -a : x * T(0));
-      }
-    } else {
-      for (std::int64_t i = lo; i < hi; ++i) {
-        const T x = w[i];
-        g[i] += (x > T(0) ? a : (x < T(0) ? -a : x * T(0))) + b * x;
-      }
-    }
+  pare::detail::for_each_chunk(n, pare::detail::chunk_elements, [=](std::int64_t lo, std::int64_t hi) {
+    add_grad_chunk(w + lo, g + lo, hi - lo, a, b);
   });
 }
 

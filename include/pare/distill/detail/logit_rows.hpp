@@ -10,6 +10,7 @@
 
 #include <Eigen/Core>
 
+#include "pare/distill/detail/scratch.hpp"
 #include "pare/distill/softmax.hpp"
 
 namespace pare::distill::detail {
@@ -42,6 +43,9 @@ template <class T>
   const bool same = a.temperature == 1.0;
   const T inv_t = static_cast<T>(1.0 / a.temperature);
   const double t2 = a.temperature * a.temperature;
+  // Two rows of per-thread scratch keep exp((s − max)/T) and exp(s − max) between the sums
+  // that normalize them and the gradient, so each exponential is computed once per element.
+  T* work = kd ? scratch<T>(static_cast<std::size_t>(2 * C)) : nullptr;
   double total = 0;
   for (std::int64_t r = 0; r < a.rows; ++r) {
     const row_in<T> s(a.student + r * C, C);
@@ -53,15 +57,23 @@ template <class T>
     const T ms = row_max(s);
 
     double row = 0;
-    double sq = 0;  // Σ exp((s − max s) / T)
     double s1 = 0;  // Σ exp(s − max s)
     if (!kd) {
-      // Cross-entropy alone: g keeps exp(s − max s) for the gradient, one exponential each.
+      // Cross-entropy alone: g keeps exp(s − max s) for the gradient.
       g = (s - ms).exp();
       s1 = static_cast<double>(g.sum());
-    } else {
-      sq = static_cast<double>(((s - ms) * inv_t).exp().sum());
-      if (ce) s1 = same ? sq : static_cast<double>((s - ms).exp().sum());
+    }
+    double sq = 0;  // Σ exp((s − max s) / T)
+    row_out<T> eq(work, kd ? C : 0), e1(kd && !same ? work + C : work, kd ? C : 0);
+    if (kd) {
+      eq = ((s - ms) * inv_t).exp();
+      sq = static_cast<double>(eq.sum());
+      if (ce && !same) {
+        e1 = (s - ms).exp();
+        s1 = static_cast<double>(e1.sum());
+      } else {
+        s1 = sq;
+      }
     }
     if (ce) {
       const double lse = std::log(s1);
@@ -73,39 +85,45 @@ template <class T>
       row += (1 - a.alpha) * ce_row;
     }
 
-    if (kd && !a.teacher_probabilities) {
-      const row_in<T> t(a.teacher + r * C, C);
-      const T mt = row_max(t);
-      // g holds exp((t − max t) / T) until the gradient overwrites it.
-      g = ((t - mt) * inv_t).exp();
-      const double st = static_cast<double>(g.sum());
-      // Σ p (log p − log q) = Σ e_t·(a − b) / st − log st + log sq, a = (t − mt)/T, b = (s − ms)/T
-      const double num = static_cast<double>((g * (((t - s) - (mt - ms)) * inv_t)).sum());
-      row += a.alpha * t2 * (num / st - std::log(st) + std::log(sq));
-      if (ce && !same)
-        g = static_cast<T>(ck / sq) * ((s - ms) * inv_t).exp() - static_cast<T>(ck / st) * g +
-            static_cast<T>(cc / s1) * (s - ms).exp();
-      else
-        g = static_cast<T>((ck + (ce ? cc : 0)) / sq) * ((s - ms) * inv_t).exp() -
-            static_cast<T>(ck / st) * g;
-    } else if (kd) {
-      const row_in<T> p(a.teacher + r * C, C);
-      const double sp = static_cast<double>(p.sum());
-      // Σ p log p with 0·log 0 = 0 (as torch's xlogy); g is scratch for the terms.
-      g = p * p.log();
-      T* gp = g.data();
-      const T* pp = p.data();
-      for (std::int64_t j = 0; j < C; ++j) gp[j] = pp[j] == T(0) ? T(0) : gp[j];
-      const double plogp = static_cast<double>(g.sum());
-      const double pb = static_cast<double>((p * ((s - ms) * inv_t)).sum());
-      row += a.alpha * t2 * (plogp - pb + sp * std::log(sq));
-      // d/ds Σ p (log p − log q) = (Σp · q − p) / T: exact also when p does not sum to 1.
-      if (ce && !same)
-        g = static_cast<T>(ck * sp / sq) * ((s - ms) * inv_t).exp() - static_cast<T>(ck) * p +
-            static_cast<T>(cc / s1) * (s - ms).exp();
-      else
-        g = static_cast<T>((ck * sp + (ce ? cc : 0)) / sq) * ((s - ms) * inv_t).exp() -
-            static_cast<T>(ck) * p;
+    if (kd) {
+      // The gradient is cq·exp((s − max)/T) − (teacher term) [+ cr·exp(s − max) when T ≠ 1]:
+      // at T = 1 the hard-label softmax is q itself and folds into cq.
+      double cq = 0;
+      const double cr = ce && !same ? cc / s1 : 0;
+      if (!a.teacher_probabilities) {
+        const row_in<T> t(a.teacher + r * C, C);
+        const T mt = row_max(t);
+        // g holds exp((t − max t) / T) until the gradient overwrites it.
+        g = ((t - mt) * inv_t).exp();
+        const double st = static_cast<double>(g.sum());
+        // Σ p (log p − log q) = Σ e_t·(a − b)/st − log st + log sq, a = (t − mt)/T, b = (s − ms)/T
+        const double num = static_cast<double>((g * (((t - s) - (mt - ms)) * inv_t)).sum());
+        row += a.alpha * t2 * (num / st - std::log(st) + std::log(sq));
+        cq = (ck + (ce && same ? cc : 0)) / sq;
+        const T cp = static_cast<T>(ck / st);
+        if (cr != 0)
+          g = static_cast<T>(cq) * eq - cp * g + static_cast<T>(cr) * e1;
+        else
+          g = static_cast<T>(cq) * eq - cp * g;
+      } else {
+        const row_in<T> p(a.teacher + r * C, C);
+        const double sp = static_cast<double>(p.sum());
+        // Σ p log p with 0·log 0 = 0 (as torch's xlogy); g is scratch for the terms.
+        g = p * p.log();
+        T* gp = g.data();
+        const T* pp = p.data();
+        for (std::int64_t j = 0; j < C; ++j) gp[j] = pp[j] == T(0) ? T(0) : gp[j];
+        const double plogp = static_cast<double>(g.sum());
+        const double pb = static_cast<double>((p * ((s - ms) * inv_t)).sum());
+        row += a.alpha * t2 * (plogp - pb + sp * std::log(sq));
+        // d/ds Σ p (log p − log q) = (Σp · q − p) / T: exact also when p does not sum to 1.
+        cq = (ck * sp + (ce && same ? cc : 0)) / sq;
+        const T cp = static_cast<T>(ck);
+        if (cr != 0)
+          g = static_cast<T>(cq) * eq - cp * p + static_cast<T>(cr) * e1;
+        else
+          g = static_cast<T>(cq) * eq - cp * p;
+      }
     } else {
       g *= static_cast<T>(cc / s1);
     }

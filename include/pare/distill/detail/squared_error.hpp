@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 
 #include "pare/core/parallel.hpp"
+#include "pare/reg/detail/reduce.hpp"
 
 namespace pare::distill::detail {
 
@@ -22,7 +23,7 @@ template <class T>
       [&](std::int64_t b, std::int64_t e) {
         Eigen::Map<array> gm(g + b, e - b);
         gm = Eigen::Map<const array>(s + b, e - b) - Eigen::Map<const array>(t + b, e - b);
-        sum += gm.template cast<double>().square().sum();
+        sum += pare::reg::detail::sum_as_double(gm.data(), e - b, [](double x) { return x * x; });
         gm *= c;
       },
       /*parallel=*/false);  // a reduction: keep it on one thread, in a fixed order
