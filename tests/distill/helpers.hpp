@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/catch.hpp"
@@ -47,6 +48,12 @@ void require_close(const std::vector<T>& got, const std::vector<double>& want, d
 inline void require_close(double got, double want, double rel, const std::string& what) {
   INFO(what << " = " << got << ", expected " << want);
   REQUIRE(close(got, want, rel));
+}
+
+/// The (rows, cols) stored under "<prefix>/shape".
+inline std::pair<std::int64_t, std::int64_t> shape2(const pare_test::reference& ref, const std::string& prefix) {
+  const auto& shape = ref[prefix + "/shape"];
+  return {static_cast<std::int64_t>(shape.at(0)), static_cast<std::int64_t>(shape.at(1))};
 }
 
 /// A number as Python's repr writes a float (the generator's keys): 1.0, 0.5, 20.0, 7.5.

@@ -15,8 +15,7 @@ TEMPLATE_TEST_CASE("cross_entropy matches torch: plain, label smoothing, sample 
                    "[distill][cross_entropy]", float, double) {
   using T = TestType;
   const pare_test::reference ref("distill/losses.txt");
-  const auto shape = ref["ce/shape"];
-  const auto B = static_cast<std::int64_t>(shape[0]), C = static_cast<std::int64_t>(shape[1]);
+  const auto [B, C] = shape2(ref, "ce");
   const auto s = as<T>(ref["ce/s"]);
   const auto w = as<T>(ref["ce/w"]);
   const auto y = as_labels(ref["ce/y"]);

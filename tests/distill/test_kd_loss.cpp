@@ -15,16 +15,24 @@
 using namespace distill_test;
 using pare::distill::kd_loss;
 
+namespace {
+
+// The kd records of tests/reference/distill/losses.txt, in the scalar type under test.
+template <class T>
+struct kd_data {
+  pare_test::reference ref{"distill/losses.txt"};
+  std::int64_t B = shape2(ref, "kd").first, C = shape2(ref, "kd").second;
+  std::vector<T> s = as<T>(ref["kd/s"]), t = as<T>(ref["kd/t"]), w = as<T>(ref["kd/w"]);
+  std::vector<std::int64_t> y = as_labels(ref["kd/y"]);
+};
+
+}  // namespace
+
 TEMPLATE_TEST_CASE("kd_loss matches torch autograd for several T and alpha, weighted, offline",
                    "[distill][kd_loss]", float, double) {
   using T = TestType;
-  const pare_test::reference ref("distill/losses.txt");
-  const auto shape = ref["kd/shape"];
-  const auto B = static_cast<std::int64_t>(shape[0]), C = static_cast<std::int64_t>(shape[1]);
-  auto s = as<T>(ref["kd/s"]);
-  auto t = as<T>(ref["kd/t"]);
-  const auto w = as<T>(ref["kd/w"]);
-  const auto y = as_labels(ref["kd/y"]);
+  kd_data<T> d;
+  auto& [ref, B, C, s, t, w, y] = d;
   const auto cases = ref["kd/cases"];
   REQUIRE(cases.size() >= 12);
   for (std::size_t c = 0; c < cases.size(); c += 2) {
@@ -53,12 +61,9 @@ TEMPLATE_TEST_CASE("kd_loss matches torch autograd for several T and alpha, weig
 TEMPLATE_TEST_CASE("offline kd_loss takes unnormalized targets with exact zeros as torch does",
                    "[distill][kd_loss]", float, double) {
   using T = TestType;
-  const pare_test::reference ref("distill/losses.txt");
-  const auto shape = ref["kd/shape"];
-  const auto B = static_cast<std::int64_t>(shape[0]), C = static_cast<std::int64_t>(shape[1]);
-  auto s = as<T>(ref["kd/s"]);
+  kd_data<T> d;
+  auto& [ref, B, C, s, t, w, y] = d;
   auto p = as<T>(ref["kd/raw_p"]);
-  const auto y = as_labels(ref["kd/y"]);
   for (auto [temperature, alpha] : {std::pair{2.0, 0.6}, std::pair{1.0, 1.0}}) {
     const std::string key = "kd/raw_p/T" + py(temperature) + "_a" + py(alpha);
     INFO(key);

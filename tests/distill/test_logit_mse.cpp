@@ -14,8 +14,7 @@ TEMPLATE_TEST_CASE("logit_mse matches torch's mse_loss (mean over elements)", "[
                    float, double) {
   using T = TestType;
   const pare_test::reference ref("distill/losses.txt");
-  const auto shape = ref["mse/shape"];
-  const auto B = static_cast<std::int64_t>(shape[0]), C = static_cast<std::int64_t>(shape[1]);
+  const auto [B, C] = shape2(ref, "mse");
   auto s = as<T>(ref["mse/s"]), t = as<T>(ref["mse/t"]);
   std::vector<T> g(s.size(), T(9));
   const double v = pare::distill::logit_mse{}(view2<const T>(s, B, C), view2<const T>(t, B, C), view2<T>(g, B, C));
@@ -61,7 +60,7 @@ TEMPLATE_TEST_CASE("logit_mse propagates NaN and rejects bad shapes", "[distill]
   PARE_REQUIRE_ERROR(pare::distill::logit_mse{}(view2<const T>(s, 2, 2), view2<const T>(t, 2, 2), view2<T>(big, 3, 2)),
                      c, "grad must have the shape of student");
   PARE_REQUIRE_ERROR(pare::distill::logit_mse{}(view2<const T>(s, 0, 2), view2<const T>(t, 0, 2), view2<T>(g, 0, 2)),
-                     c, "student must be non-empty, got [0, 2]");
+                     c, "student must be non-empty, got shape [0, 2]");
   PARE_REQUIRE_ERROR(pare::distill::logit_mse{}(view2<const T>(s, 2, 2), view2<const T>(t, 2, 2), view2<T>(t, 2, 2)),
                      c, "grad must not overlap teacher");
   for (T x : g) CHECK(x == T(5));

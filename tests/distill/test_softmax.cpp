@@ -14,8 +14,7 @@ TEMPLATE_TEST_CASE("softmax and log_softmax match torch for T from 0.5 to 20, ±
                    "[distill][softmax]", float, double) {
   using T = TestType;
   const pare_test::reference ref("distill/losses.txt");
-  const auto shape = ref["softmax/shape"];
-  const auto rows = static_cast<std::int64_t>(shape[0]), cols = static_cast<std::int64_t>(shape[1]);
+  const auto [rows, cols] = shape2(ref, "softmax");
   auto x = as<T>(ref["softmax/x"]);
   for (double temperature : {1.0, 0.5, 3.0, 20.0}) {
     INFO("T = " << temperature);

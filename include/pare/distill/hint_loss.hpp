@@ -59,11 +59,11 @@ struct linear_regressor {
 struct hint_loss {
   double operator()(tensor_view<const float> student, tensor_view<const float> teacher,
                     tensor_view<float> grad) const {
-    return plain<float>(student, teacher, grad);
+    return detail::mse_checked(component, student, teacher, grad);
   }
   double operator()(tensor_view<const double> student, tensor_view<const double> teacher,
                     tensor_view<double> grad) const {
-    return plain<double>(student, teacher, grad);
+    return detail::mse_checked(component, student, teacher, grad);
   }
   double operator()(tensor_view<const float> student, tensor_view<const float> teacher,
                     tensor_view<float> grad, const linear_regressor<float>& regressor) const {
@@ -78,30 +78,19 @@ struct hint_loss {
 
  private:
   template <class T>
-  static void require_features(std::string_view name, const tensor_view<const T>& v, bool matrix) {
-    if (v.empty() || (matrix && v.rank() < 2))
-      pare::detail::fail(component, std::string(name) + " must be " +
-                                        (matrix ? "a non-empty [batch, features] view" : "non-empty") +
-                                        ", got shape " + pare::detail::to_text(v.shape()));
-  }
-
-  template <class T>
-  static double plain(tensor_view<const T> student, tensor_view<const T> teacher,
-                      tensor_view<T> grad) {
-    require_features("student", student, false);
-    pare::detail::require_same_shape(component, "student", student, "teacher", teacher);
-    pare::detail::require_same_shape(component, "student", student, "grad", grad);
-    detail::require_disjoint(component, "grad", grad, "student", student);
-    detail::require_disjoint(component, "grad", grad, "teacher", teacher);
-    return detail::mean_squared_error(student.data(), teacher.data(), grad.data(), student.size());
+  static void require_features(std::string_view name, const tensor_view<const T>& v) {
+    if (v.empty() || v.rank() < 2)
+      pare::detail::fail(component, std::string(name) +
+                                        " must be a non-empty [batch, features] view, got shape " +
+                                        pare::detail::to_text(v.shape()));
   }
 
   template <class T>
   static double regressed(tensor_view<const T> student, tensor_view<const T> teacher,
                           tensor_view<T> grad, const linear_regressor<T>& r) {
     using pare::detail::to_text;
-    require_features("student", student, true);
-    require_features("teacher", teacher, true);
+    require_features("student", student);
+    require_features("teacher", teacher);
     pare::detail::require_same_shape(component, "student", student, "grad", grad);
     const std::int64_t batch = student.rows(), fs = student.cols(), ft = teacher.cols();
     pare::detail::require(teacher.rows() == batch, component, "teacher rows",

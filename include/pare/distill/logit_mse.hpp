@@ -8,7 +8,6 @@
 
 #include "pare/core/error.hpp"
 #include "pare/core/tensor_view.hpp"
-#include "pare/distill/detail/checks.hpp"
 #include "pare/distill/detail/squared_error.hpp"
 
 namespace pare::distill {
@@ -28,27 +27,14 @@ namespace pare::distill {
 struct logit_mse {
   double operator()(tensor_view<const float> student, tensor_view<const float> teacher,
                     tensor_view<float> grad) const {
-    return run<float>(student, teacher, grad);
+    return detail::mse_checked(component, student, teacher, grad);
   }
   double operator()(tensor_view<const double> student, tensor_view<const double> teacher,
                     tensor_view<double> grad) const {
-    return run<double>(student, teacher, grad);
+    return detail::mse_checked(component, student, teacher, grad);
   }
 
   static constexpr std::string_view component = "pare::distill::logit_mse";
-
- private:
-  template <class T>
-  static double run(tensor_view<const T> student, tensor_view<const T> teacher,
-                    tensor_view<T> grad) {
-    pare::detail::require(!student.empty(), component, "student", "non-empty",
-                          pare::detail::to_text(student.shape()));
-    pare::detail::require_same_shape(component, "student", student, "teacher", teacher);
-    pare::detail::require_same_shape(component, "student", student, "grad", grad);
-    detail::require_disjoint(component, "grad", grad, "student", student);
-    detail::require_disjoint(component, "grad", grad, "teacher", teacher);
-    return detail::mean_squared_error(student.data(), teacher.data(), grad.data(), student.size());
-  }
 };
 
 }  // namespace pare::distill

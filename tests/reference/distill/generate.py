@@ -35,6 +35,14 @@ def labels(batch, classes):
     return torch.randint(0, classes, (batch,), generator=gen)
 
 
+def autograd(fn, *inputs):
+    """fn(*inputs) and its gradient with respect to each input, from torch autograd."""
+    leaves = [x.clone().requires_grad_(True) for x in inputs]
+    v = fn(*leaves)
+    v.backward()
+    return v.item(), [x.grad for x in leaves]
+
+
 def kd_value(s, teacher, y, T, alpha, weights=None, offline=False):
     """pare's kd_loss in torch: per-row KL and CE, combined by the (weighted) mean."""
     p = teacher if offline else torch.softmax(teacher / T, 1)
@@ -77,13 +85,13 @@ def main():
         w.put("ce/w", sw)
         for eps in (0.0, 0.1, 1.0):
             for weighted in (False, True):
-                sv = s.clone().requires_grad_(True)
-                rows = F.cross_entropy(sv, y, reduction="none", label_smoothing=eps)
-                v = (sw * rows).sum() / sw.sum() if weighted else rows.mean()
-                v.backward()
+                def ce(sv):
+                    rows = F.cross_entropy(sv, y, reduction="none", label_smoothing=eps)
+                    return (sw * rows).sum() / sw.sum() if weighted else rows.mean()
+                v, (g,) = autograd(ce, s)
                 key = f"ce/eps{eps}/{'weighted' if weighted else 'mean'}"
-                w.put(key + "/value", v.item())
-                w.put(key + "/grad", sv.grad)
+                w.put(key + "/value", v)
+                w.put(key + "/grad", g)
 
         # --- kd_loss: several (T, alpha), weighted, offline
         B, C = 5, 8
@@ -106,24 +114,21 @@ def main():
             for weighted in (False, True):
                 for offline in (False, True):
                     teacher = torch.softmax(t / T, 1) if offline else t
-                    sv = s.clone().requires_grad_(True)
-                    v = kd_value(sv, teacher, y, T, alpha, sw if weighted else None, offline)
-                    v.backward()
+                    v, (g,) = autograd(lambda sv: kd_value(sv, teacher, y, T, alpha,
+                                                           sw if weighted else None, offline), s)
                     key = (f"kd/T{T}_a{alpha}/{'weighted' if weighted else 'mean'}/"
                            f"{'offline' if offline else 'online'}")
-                    w.put(key + "/value", v.item())
-                    w.put(key + "/grad", sv.grad)
+                    w.put(key + "/value", v)
+                    w.put(key + "/grad", g)
         # offline with targets that are not normalized and contain exact zeros
         p = torch.rand(B, C, generator=gen)
         p[p < 0.3] = 0.0
         p[0] = p[0] / p[0].sum()
         w.put("kd/raw_p", p)
         for T, alpha in ((2.0, 0.6), (1.0, 1.0)):
-            sv = s.clone().requires_grad_(True)
-            v = kd_value(sv, p, y, T, alpha, None, True)
-            v.backward()
-            w.put(f"kd/raw_p/T{T}_a{alpha}/value", v.item())
-            w.put(f"kd/raw_p/T{T}_a{alpha}/grad", sv.grad)
+            v, (g,) = autograd(lambda sv: kd_value(sv, p, y, T, alpha, None, True), s)
+            w.put(f"kd/raw_p/T{T}_a{alpha}/value", v)
+            w.put(f"kd/raw_p/T{T}_a{alpha}/grad", g)
 
         # --- logit_mse
         s = randn(4, 6)
@@ -131,11 +136,9 @@ def main():
         w.put("mse/shape", [4, 6])
         w.put("mse/s", s)
         w.put("mse/t", t)
-        sv = s.clone().requires_grad_(True)
-        v = F.mse_loss(sv, t)
-        v.backward()
-        w.put("mse/value", v.item())
-        w.put("mse/grad", sv.grad)
+        v, (g,) = autograd(lambda sv: F.mse_loss(sv, t), s)
+        w.put("mse/value", v)
+        w.put("mse/grad", g)
 
         # --- hint_loss: without regressor (features [3, 2, 4]) and with a linear regressor
         v0 = randn(3, 2, 4)
@@ -143,11 +146,9 @@ def main():
         w.put("hint_plain/shape", [3, 2, 4])
         w.put("hint_plain/v", v0)
         w.put("hint_plain/u", u0)
-        vv = v0.clone().requires_grad_(True)
-        val = F.mse_loss(vv, u0)
-        val.backward()
-        w.put("hint_plain/value", val.item())
-        w.put("hint_plain/grad", vv.grad)
+        val, (g,) = autograd(lambda vv: F.mse_loss(vv, u0), v0)
+        w.put("hint_plain/value", val)
+        w.put("hint_plain/grad", g)
 
         B, Fs, Ft = 6, 5, 7
         v = randn(B, Fs)
@@ -160,19 +161,14 @@ def main():
         w.put("hint/W", Wt)
         w.put("hint/b", b)
         for with_bias in (True, False):
-            vv = v.clone().requires_grad_(True)
-            Wv = Wt.clone().requires_grad_(True)
-            bv = b.clone().requires_grad_(True)
-            r = vv @ Wv.T + (bv if with_bias else 0)
-            val = F.mse_loss(r, u)
-            val.backward()
+            val, (gv, gW, gb) = autograd(
+                lambda vv, Wv, bv: F.mse_loss(vv @ Wv.T + (bv if with_bias else 0), u), v, Wt, b)
             key = "hint/bias" if with_bias else "hint/nobias"
-            w.put(key + "/value", val.item())
-            w.put(key + "/grad_v", vv.grad)
-            w.put(key + "/grad_W", Wv.grad)
+            w.put(key + "/value", val)
+            w.put(key + "/grad_v", gv)
+            w.put(key + "/grad_W", gW)
             if with_bias:
-                w.put(key + "/grad_b", bv.grad)
-
+                w.put(key + "/grad_b", gb)
 
 if __name__ == "__main__":
     main()
