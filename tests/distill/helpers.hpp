@@ -1,0 +1,73 @@
+#pragma once
+// Shared helpers for the pare::distill tests: typed copies of reference records, tolerances per
+// scalar type, element-wise comparisons that report the index that failed.
+
+#include <pare/core/tensor_view.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support/catch.hpp"
+#include "support/reference.hpp"
+
+namespace distill_test {
+
+/// Relative tolerance per scalar type: double must match torch's float64 autograd to 1e-10;
+/// float is computed in float from rounded inputs.
+template <class T>
+constexpr double tol = std::is_same_v<T, double> ? 1e-10 : 2e-5;
+
+template <class T>
+std::vector<T> as(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+inline std::vector<std::int64_t> as_labels(const std::vector<double>& v) {
+  return std::vector<std::int64_t>(v.begin(), v.end());
+}
+
+/// |a − b| ≤ rel·max(1, |b|): relative for large values, absolute near zero.
+inline bool close(double a, double b, double rel) {
+  if (std::isnan(b)) return std::isnan(a);
+  return std::abs(a - b) <= rel * std::max(1.0, std::abs(b));
+}
+
+template <class T>
+void require_close(const std::vector<T>& got, const std::vector<double>& want, double rel,
+                   const std::string& what) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    INFO(what << "[" << i << "] = " << static_cast<double>(got[i]) << ", expected " << want[i]);
+    REQUIRE(close(static_cast<double>(got[i]), want[i], rel));
+  }
+}
+
+inline void require_close(double got, double want, double rel, const std::string& what) {
+  INFO(what << " = " << got << ", expected " << want);
+  REQUIRE(close(got, want, rel));
+}
+
+/// The (rows, cols) stored under "<prefix>/shape".
+inline std::pair<std::int64_t, std::int64_t> shape2(const pare_test::reference& ref, const std::string& prefix) {
+  const auto& shape = ref[prefix + "/shape"];
+  return {static_cast<std::int64_t>(shape.at(0)), static_cast<std::int64_t>(shape.at(1))};
+}
+
+/// A number as Python's repr writes a float (the generator's keys): 1.0, 0.5, 20.0, 7.5.
+inline std::string py(double v) {
+  std::string s = pare::detail::to_text(v);
+  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  return s;
+}
+
+/// A [rows, cols] view of a vector.
+template <class T>
+pare::tensor_view<T> view2(std::vector<std::remove_const_t<T>>& v, std::int64_t rows,
+                           std::int64_t cols) {
+  return pare::tensor_view<T>(v.data(), {rows, cols});
+}
+
+}  // namespace distill_test
