@@ -6,6 +6,7 @@
 #include "pare/quant/fake_quantize.hpp"
 #include "pare/quant/linear.hpp"
 #include "pare/quant/log.hpp"
+#include "pare/quant/matvec.hpp"
 #include "pare/quant/metrics.hpp"
 #include "pare/quant/observer.hpp"
 #include "pare/quant/qparams.hpp"

@@ -121,21 +121,21 @@ template <class T>
   return ok;
 }
 
-/// out[i] = (code[i] − z)·s for the run [b, e) of one slice.
+/// dst[i − b] = (code[i] − z)·s for the run [b, e) of one slice.
 template <class T>
 inline void dequantize_span(const std::uint8_t* bytes, int bits, std::int64_t b, std::int64_t e,
-                            float s, int z, T* __restrict out) noexcept {
+                            float s, int z, T* __restrict dst) noexcept {
   const T st = static_cast<T>(s);
   if (bits > 4) {
     const auto* c = reinterpret_cast<const std::int8_t*>(bytes) + b;
-    for (std::int64_t i = 0; i < e - b; ++i) out[b + i] = static_cast<T>(c[i] - z) * st;
+    for (std::int64_t i = 0; i < e - b; ++i) dst[i] = static_cast<T>(c[i] - z) * st;
     return;
   }
   alignas(64) std::int8_t buf[code_piece];
   for (std::int64_t p = b; p < e; p += code_piece) {
     const std::int64_t m = std::min(code_piece, e - p);
     unpack_nibbles_at(bytes, p, m, buf);
-    for (std::int64_t i = 0; i < m; ++i) out[p + i] = static_cast<T>(buf[i] - z) * st;
+    for (std::int64_t i = 0; i < m; ++i) dst[p - b + i] = static_cast<T>(buf[i] - z) * st;
   }
 }
 
@@ -289,7 +289,7 @@ void dequantize(const quantized_tensor& q, tensor_view<T> out) {
   T* o = out.data();
   detail::for_each_run(0, q.size(), l, [&](std::int64_t b, std::int64_t e, std::int64_t k) {
     const auto kk = static_cast<std::size_t>(k);
-    detail::dequantize_span(bytes, qp.bits, b, e, qp.scales[kk], qp.zero_points[kk], o);
+    detail::dequantize_span(bytes, qp.bits, b, e, qp.scales[kk], qp.zero_points[kk], o + b);
   });
 }
 

@@ -1,0 +1,421 @@
+#pragma once
+/// \file
+/// `pare::quant::matvec(q, x, y)`: y = W·x for a quantized `[out, in]` weight W, dequantizing
+/// the codes on the fly (no dequantized copy of W), the way llama.cpp runs quantized layers.
+///
+///     auto w8 = pare::quant::quantize(w, {.bits = 8, .axis = 0});          // per output row
+///     auto w4 = pare::quant::quantize(w, {.bits = 4, .group_size = 64});   // per group
+///     pare::quant::matvec(w4, x, y);                                      // x: [in], y: [out]
+///
+/// x stays in float: each weight becomes (q − z)·s in float and meets x in a float FMA, so the
+/// result equals `dequantize` followed by a float matrix-vector product up to float rounding
+/// (the summation order differs). The weight moves 1 byte (8-bit) or half a byte (≤ 4 bits) per
+/// element instead of 4, which is where the speed comes from.
+/// Kernels: AVX-512 (8-bit: sign-extend, convert, FMA on 4 rows at once; 4-bit: a 16-entry table
+/// of (u − 8 − z)·s per group looked up with vpermps), AVX2, and a portable loop, chosen at
+/// compile time (`-march=native` picks the best). Fast layouts: per tensor, per channel along
+/// axis 0 and per group; per channel along axis 1, and packed codes with an odd `in`, take a
+/// slower exact path that dequantizes 256 weights at a time into a stack buffer.
+/// Rows are spread over threads when compiled with OpenMP (pare::set_threads).
+
+#include <algorithm>
+#include <cstdint>
+#include <string_view>
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "pare/core/error.hpp"
+#include "pare/core/parallel.hpp"
+#include "pare/core/tensor_view.hpp"
+#include "pare/quant/linear.hpp"
+#include "pare/quant/quantized_tensor.hpp"
+
+namespace pare::quant {
+namespace detail {
+
+/// A quantized `[out, in]` weight as the kernels see it. Row i, segment k (columns
+/// [k·seg, (k + 1)·seg)) uses slice i·slice_stride + k.
+struct mv_weight {
+  const std::uint8_t* bytes = nullptr;
+  std::int64_t rows = 0, cols = 0;
+  int bits = 8;
+  bool affine = false;
+  std::int64_t seg = 0;           // columns per segment (divides cols)
+  std::int64_t slice_stride = 0;  // slices per row (0 for one scale per tensor)
+  const float* scales = nullptr;
+  const std::int8_t* zeros = nullptr;
+
+  [[nodiscard]] std::int64_t slice(std::int64_t i, std::int64_t k) const noexcept {
+    return i * slice_stride + k;
+  }
+};
+
+/// Exact path for any layout: dequantize 256 weights at a time into a stack buffer, then dot.
+inline void mv_rows_generic(const quantized_tensor& q, const float* x, float* y, std::int64_t r0,
+                            std::int64_t r1) {
+  constexpr std::int64_t piece = 256;
+  const std::int64_t in = q.shape()[1];
+  const auto& l = quantized_access::layout(q);
+  const auto& qp = q.params();
+  alignas(64) float w[piece];
+  for (std::int64_t i = r0; i < r1; ++i) {
+    float acc = 0;
+    for (std::int64_t j0 = 0; j0 < in; j0 += piece) {
+      const std::int64_t m = std::min(piece, in - j0);
+      const std::int64_t b = i * in + j0;
+      for_each_run(b, b + m, l, [&](std::int64_t rb, std::int64_t re, std::int64_t k) {
+        const auto kk = static_cast<std::size_t>(k);
+        dequantize_span(q.bytes().data(), qp.bits, rb, re, qp.scales[kk], qp.zero_points[kk], w + (rb - b));
+      });
+      for (std::int64_t j = 0; j < m; ++j) acc += w[j] * x[j0 + j];
+    }
+    y[i] = acc;
+  }
+}
+
+/// Portable 8-bit rows: Σ_k s_k · Σ_j (q − z)·x_j over the row's segments.
+inline void mv_rows_i8_scalar(const mv_weight& W, const float* x, float* y, std::int64_t r0,
+                              std::int64_t r1) noexcept {
+  const auto* codes = reinterpret_cast<const std::int8_t*>(W.bytes);
+  const std::int64_t segs = W.cols / W.seg;
+  for (std::int64_t i = r0; i < r1; ++i) {
+    const std::int8_t* row = codes + i * W.cols;
+    float tot = 0;
+    for (std::int64_t k = 0; k < segs; ++k) {
+      const auto sl = W.slice(i, k);
+      const int z = W.zeros[sl];
+      float acc = 0;
+      for (std::int64_t j = k * W.seg; j < (k + 1) * W.seg; ++j)
+        acc += static_cast<float>(row[j] - z) * x[j];
+      tot += W.scales[sl] * acc;
+    }
+    y[i] = tot;
+  }
+}
+
+/// Portable packed rows (cols even, so each row starts on a byte).
+inline void mv_rows_i4_scalar(const mv_weight& W, const float* x, float* y, std::int64_t r0,
+                              std::int64_t r1) noexcept {
+  const std::int64_t segs = W.cols / W.seg;
+  for (std::int64_t i = r0; i < r1; ++i) {
+    const std::uint8_t* row = W.bytes + i * (W.cols / 2);
+    float tot = 0;
+    for (std::int64_t k = 0; k < segs; ++k) {
+      const auto sl = W.slice(i, k);
+      const int z = W.zeros[sl] + 8;
+      float acc = 0;
+      for (std::int64_t j = k * W.seg; j < (k + 1) * W.seg; ++j) {
+        const int u = (j & 1) ? (row[j >> 1] >> 4) : (row[j >> 1] & 0x0F);
+        acc += static_cast<float>(u - z) * x[j];
+      }
+      tot += W.scales[sl] * acc;
+    }
+    y[i] = tot;
+  }
+}
+
+#if defined(__AVX512F__)
+
+// GCC 12 warns (-Wmaybe-uninitialized, GCC PR 105593) about the undefined pass-through of the
+// unmasked forms of these intrinsics once inlined; the all-ones zero-masked forms are the same
+// instructions without it.
+constexpr __mmask16 mv_all = 0xFFFF;
+inline __m512i mv_i8_to_i32(const void* p) noexcept {
+  return _mm512_maskz_cvtepi8_epi32(mv_all, _mm_loadu_si128(static_cast<const __m128i*>(p)));
+}
+inline __m512i mv_u8_to_i32(const void* p) noexcept {
+  return _mm512_maskz_cvtepu8_epi32(mv_all, _mm_loadu_si128(static_cast<const __m128i*>(p)));
+}
+inline __m512 mv_to_float(__m512i v) noexcept { return _mm512_maskz_cvtepi32_ps(mv_all, v); }
+inline __m512 mv_lookup(__m512i idx, __m512 table) noexcept {
+  return _mm512_maskz_permutexvar_ps(mv_all, idx, table);
+}
+inline float mv_hsum(__m512 v) noexcept {
+  alignas(64) float t[16];
+  _mm512_store_ps(t, v);
+  float a = 0, b = 0;
+  for (int l = 0; l < 16; l += 2) {
+    a += t[l];
+    b += t[l + 1];
+  }
+  return a + b;
+}
+
+/// AVX-512 8-bit: 4 rows share each load of x; codes are sign-extended, shifted by the zero
+/// point (affine only), converted and FMA'd; each segment's sum is scaled once.
+inline void mv_rows_i8_avx512(const mv_weight& W, const float* x, float* y, std::int64_t r0,
+                              std::int64_t r1) noexcept {
+  constexpr int R = 4;
+  const auto* codes = reinterpret_cast<const std::int8_t*>(W.bytes);
+  const std::int64_t segs = W.cols / W.seg;
+  const std::int64_t vec_end = W.seg & ~std::int64_t{15};
+  std::int64_t i = r0;
+  for (; i + R <= r1; i += R) {
+    const std::int8_t* rp[R];
+    __m512 tot[R];
+    float tail[R] = {};
+    for (int r = 0; r < R; ++r) {
+      rp[r] = codes + (i + r) * W.cols;
+      tot[r] = _mm512_setzero_ps();
+    }
+    for (std::int64_t k = 0; k < segs; ++k) {
+      const std::int64_t b = k * W.seg;
+      __m512 acc[R];
+      __m512i zv[R];
+      int zs[R];
+      for (int r = 0; r < R; ++r) {
+        acc[r] = _mm512_setzero_ps();
+        zs[r] = W.zeros[W.slice(i + r, k)];
+        zv[r] = _mm512_set1_epi32(zs[r]);
+      }
+      if (W.affine) {
+        for (std::int64_t j = b; j < b + vec_end; j += 16) {
+          const __m512 xv = _mm512_loadu_ps(x + j);
+          for (int r = 0; r < R; ++r) {
+            const __m512i c = mv_i8_to_i32(rp[r] + j);
+            acc[r] = _mm512_fmadd_ps(mv_to_float(_mm512_sub_epi32(c, zv[r])), xv, acc[r]);
+          }
+        }
+      } else {
+        for (std::int64_t j = b; j < b + vec_end; j += 16) {
+          const __m512 xv = _mm512_loadu_ps(x + j);
+          for (int r = 0; r < R; ++r) {
+            const __m512i c = mv_i8_to_i32(rp[r] + j);
+            acc[r] = _mm512_fmadd_ps(mv_to_float(c), xv, acc[r]);
+          }
+        }
+      }
+      for (int r = 0; r < R; ++r) {
+        const float s = W.scales[W.slice(i + r, k)];
+        float t = 0;
+        for (std::int64_t j = b + vec_end; j < b + W.seg; ++j) t += static_cast<float>(rp[r][j] - zs[r]) * x[j];
+        tail[r] += s * t;
+        tot[r] = _mm512_fmadd_ps(_mm512_set1_ps(s), acc[r], tot[r]);
+      }
+    }
+    for (int r = 0; r < R; ++r) y[i + r] = mv_hsum(tot[r]) + tail[r];
+  }
+  if (i < r1) mv_rows_i8_scalar(W, x, y, i, r1);
+}
+
+/// AVX-512 packed: per row and group a 16-entry table T[u] = (u − 8 − z)·s (exactly the
+/// dequantized weights) is looked up with vpermps, whose index is the low 4 bits of each lane:
+/// a zero-extended byte holds element 2t in its low nibble, and the byte shifted right by 4
+/// holds element 2t + 1. x is split into even and odd elements once per 4 rows.
+inline void mv_rows_i4_avx512(const mv_weight& W, const float* x, float* y, std::int64_t r0,
+                              std::int64_t r1) noexcept {
+  constexpr int R = 4;
+  const std::int64_t segs = W.cols / W.seg;
+  const std::int64_t vec_end = W.seg & ~std::int64_t{31};
+  const std::int64_t row_bytes = W.cols / 2;
+  const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  std::int64_t i = r0;
+  for (; i + R <= r1; i += R) {
+    const std::uint8_t* rp[R];
+    __m512 tot[R];
+    float tail[R] = {};
+    for (int r = 0; r < R; ++r) {
+      rp[r] = W.bytes + (i + r) * row_bytes;
+      tot[r] = _mm512_setzero_ps();
+    }
+    for (std::int64_t k = 0; k < segs; ++k) {
+      const std::int64_t b = k * W.seg;
+      __m512 T[R];
+      for (int r = 0; r < R; ++r) {
+        const auto sl = W.slice(i + r, k);
+        T[r] = _mm512_mul_ps(_mm512_sub_ps(iota, _mm512_set1_ps(static_cast<float>(8 + W.zeros[sl]))),
+                             _mm512_set1_ps(W.scales[sl]));
+      }
+      for (std::int64_t j = b; j < b + vec_end; j += 32) {
+        const __m512 x0 = _mm512_loadu_ps(x + j), x1 = _mm512_loadu_ps(x + j + 16);
+        const __m512 xe = _mm512_permutex2var_ps(x0, even, x1);
+        const __m512 xo = _mm512_permutex2var_ps(x0, odd, x1);
+        for (int r = 0; r < R; ++r) {
+          const __m512i v = mv_u8_to_i32(rp[r] + j / 2);
+          tot[r] = _mm512_fmadd_ps(mv_lookup(v, T[r]), xe, tot[r]);
+          tot[r] = _mm512_fmadd_ps(mv_lookup(_mm512_maskz_srli_epi32(mv_all, v, 4), T[r]), xo, tot[r]);
+        }
+      }
+      for (int r = 0; r < R; ++r) {
+        const auto sl = W.slice(i + r, k);
+        const int z = W.zeros[sl] + 8;
+        const float s = W.scales[sl];
+        for (std::int64_t j = b + vec_end; j < b + W.seg; ++j) {
+          const int u = (j & 1) ? (rp[r][j >> 1] >> 4) : (rp[r][j >> 1] & 0x0F);
+          tail[r] += (static_cast<float>(u - z) * s) * x[j];
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) y[i + r] = mv_hsum(tot[r]) + tail[r];
+  }
+  if (i < r1) mv_rows_i4_scalar(W, x, y, i, r1);
+}
+
+#elif defined(__AVX2__) && defined(__FMA__)
+
+inline float mv_hsum(__m256 v) noexcept {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/// AVX2 8-bit: as the AVX-512 kernel with 8 lanes.
+inline void mv_rows_i8_avx2(const mv_weight& W, const float* x, float* y, std::int64_t r0,
+                            std::int64_t r1) noexcept {
+  constexpr int R = 4;
+  const auto* codes = reinterpret_cast<const std::int8_t*>(W.bytes);
+  const std::int64_t segs = W.cols / W.seg;
+  const std::int64_t vec_end = W.seg & ~std::int64_t{7};
+  std::int64_t i = r0;
+  for (; i + R <= r1; i += R) {
+    const std::int8_t* rp[R];
+    __m256 tot[R];
+    float tail[R] = {};
+    for (int r = 0; r < R; ++r) {
+      rp[r] = codes + (i + r) * W.cols;
+      tot[r] = _mm256_setzero_ps();
+    }
+    for (std::int64_t k = 0; k < segs; ++k) {
+      const std::int64_t b = k * W.seg;
+      __m256 acc[R];
+      __m256i zv[R];
+      int zs[R];
+      for (int r = 0; r < R; ++r) {
+        acc[r] = _mm256_setzero_ps();
+        zs[r] = W.zeros[W.slice(i + r, k)];
+        zv[r] = _mm256_set1_epi32(zs[r]);
+      }
+      for (std::int64_t j = b; j < b + vec_end; j += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + j);
+        for (int r = 0; r < R; ++r) {
+          const __m256i c = _mm256_sub_epi32(
+              _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(rp[r] + j))), zv[r]);
+          acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(c), xv, acc[r]);
+        }
+      }
+      for (int r = 0; r < R; ++r) {
+        const float s = W.scales[W.slice(i + r, k)];
+        float t = 0;
+        for (std::int64_t j = b + vec_end; j < b + W.seg; ++j) t += static_cast<float>(rp[r][j] - zs[r]) * x[j];
+        tail[r] += s * t;
+        tot[r] = _mm256_fmadd_ps(_mm256_set1_ps(s), acc[r], tot[r]);
+      }
+    }
+    for (int r = 0; r < R; ++r) y[i + r] = mv_hsum(tot[r]) + tail[r];
+  }
+  if (i < r1) mv_rows_i8_scalar(W, x, y, i, r1);
+}
+
+/// AVX2 packed: nibbles are split and re-interleaved into element order (32 per 16 bytes),
+/// widened, shifted by 8 + z, converted and FMA'd; each segment's sum is scaled once.
+inline void mv_rows_i4_avx2(const mv_weight& W, const float* x, float* y, std::int64_t r0,
+                            std::int64_t r1) noexcept {
+  const std::int64_t segs = W.cols / W.seg;
+  const std::int64_t vec_end = W.seg & ~std::int64_t{31};
+  const std::int64_t row_bytes = W.cols / 2;
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  for (std::int64_t i = r0; i < r1; ++i) {
+    const std::uint8_t* row = W.bytes + i * row_bytes;
+    __m256 tot = _mm256_setzero_ps();
+    float tail = 0;
+    for (std::int64_t k = 0; k < segs; ++k) {
+      const std::int64_t b = k * W.seg;
+      const auto sl = W.slice(i, k);
+      const int z = W.zeros[sl] + 8;
+      const __m256i zv = _mm256_set1_epi32(z);
+      __m256 acc = _mm256_setzero_ps();
+      for (std::int64_t j = b; j < b + vec_end; j += 32) {
+        const __m128i by = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + j / 2));
+        const __m128i lo = _mm_and_si128(by, low4), hi = _mm_and_si128(_mm_srli_epi16(by, 4), low4);
+        const __m128i u0 = _mm_unpacklo_epi8(lo, hi), u1 = _mm_unpackhi_epi8(lo, hi);
+        const __m128i parts[4] = {u0, _mm_srli_si128(u0, 8), u1, _mm_srli_si128(u1, 8)};
+        for (int p = 0; p < 4; ++p) {
+          const __m256i c = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts[p]), zv);
+          acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(c), _mm256_loadu_ps(x + j + 8 * p), acc);
+        }
+      }
+      float t = 0;
+      for (std::int64_t j = b + vec_end; j < b + W.seg; ++j) {
+        const int u = (j & 1) ? (row[j >> 1] >> 4) : (row[j >> 1] & 0x0F);
+        t += static_cast<float>(u - z) * x[j];
+      }
+      const float s = W.scales[sl];
+      tail += s * t;
+      tot = _mm256_fmadd_ps(_mm256_set1_ps(s), acc, tot);
+    }
+    y[i] = mv_hsum(tot) + tail;
+  }
+}
+
+#endif
+
+/// The kernel for a block of rows.
+inline void mv_rows(const mv_weight& W, const float* x, float* y, std::int64_t r0, std::int64_t r1) noexcept {
+#if defined(__AVX512F__)
+  if (W.bits > 4) mv_rows_i8_avx512(W, x, y, r0, r1);
+  else mv_rows_i4_avx512(W, x, y, r0, r1);
+#elif defined(__AVX2__) && defined(__FMA__)
+  if (W.bits > 4) mv_rows_i8_avx2(W, x, y, r0, r1);
+  else mv_rows_i4_avx2(W, x, y, r0, r1);
+#else
+  if (W.bits > 4) mv_rows_i8_scalar(W, x, y, r0, r1);
+  else mv_rows_i4_scalar(W, x, y, r0, r1);
+#endif
+}
+
+}  // namespace detail
+
+/// y = W·x, W the quantized `[out, in]` weight `q` (any linear scheme, 2–8 bits), x of `in`
+/// floats, y of `out` floats (any shapes with those sizes; y must not overlap x). Throws
+/// `pare::error` when q is not 2-D or the sizes do not match. Allocates nothing.
+template <class X, class Y>
+void matvec(const quantized_tensor& q, tensor_view<X> x, tensor_view<Y> y) {
+  static_assert(std::is_same_v<std::remove_const_t<X>, float> && std::is_same_v<Y, float>,
+                "pare::quant::matvec: x must be a float view and y a mutable float view");
+  constexpr std::string_view component = "pare::quant::matvec";
+  if (q.rank() != 2)
+    detail::fail(component, "q must be a 2-D [out, in] weight, got shape " + detail::to_text(q.shape()));
+  const std::int64_t out = q.shape()[0], in = q.shape()[1];
+  detail::require(x.size() == in, component, "x", "of " + detail::to_text(in) + " elements (q's in)", x.size());
+  detail::require(y.size() == out, component, "y", "of " + detail::to_text(out) + " elements (q's out)", y.size());
+  const float* xp = x.data();
+  float* yp = y.data();
+  if (yp < xp + in && xp < yp + out) detail::fail(component, "y must not overlap x");
+
+  const auto& qp = q.params();
+  detail::mv_weight W;
+  W.bytes = q.bytes().data();
+  W.rows = out;
+  W.cols = in;
+  W.bits = qp.bits;
+  W.affine = qp.scheme == scheme::affine;
+  W.scales = qp.scales.data();
+  W.zeros = qp.zero_points.data();
+  bool fast = true;
+  if (qp.group_size > 0) {
+    W.seg = qp.group_size;
+    W.slice_stride = in / qp.group_size;
+  } else if (qp.axis == -1) {
+    W.seg = in;
+    W.slice_stride = 0;
+  } else if (qp.axis == 0) {
+    W.seg = in;
+    W.slice_stride = 1;
+  } else {
+    fast = false;  // one scale per input column
+  }
+  if (qp.bits <= 4 && (in & 1)) fast = false;  // rows would start inside a byte
+
+  constexpr std::int64_t rows_per_chunk = 64;
+  ::pare::detail::for_each_chunk(out, rows_per_chunk, [&](std::int64_t r0, std::int64_t r1) {
+    if (fast) detail::mv_rows(W, xp, yp, r0, r1);
+    else detail::mv_rows_generic(q, xp, yp, r0, r1);
+  });
+}
+
+}  // namespace pare::quant
