@@ -4,6 +4,7 @@
 
 #include "pare/core.hpp"
 #include "pare/quant/fake_quantize.hpp"
+#include "pare/quant/fake_quantizer.hpp"
 #include "pare/quant/linear.hpp"
 #include "pare/quant/log.hpp"
 #include "pare/quant/matvec.hpp"

@@ -2,6 +2,7 @@
 // fake_quantize_per_tensor_affine / per_channel_affine; LSQ gradients equal
 // torch._fake_quantize_learnable_per_tensor_affine; finite differences where the map is smooth.
 #include <pare/quant/fake_quantize.hpp>
+#include <pare/quant/fake_quantizer.hpp>
 #include <pare/quant/linear.hpp>
 
 #include <cmath>
@@ -175,4 +176,32 @@ TEST_CASE("fake quantization errors") {
   PARE_REQUIRE_ERROR(lsq_backward(v, qp, pare::tensor_view<const float>(g.data(), {2, 3}), pare::tensor_view<float>(y.data(), {2, 3}),
                                   std::span<double>(ds, 1), std::span<double>(dz, 2)),
                      "pare::quant::lsq_backward", "dscale", "got 1");
+}
+
+TEST_CASE("fake_quantizer observes while training, then freezes its qparams") {
+  fake_quantizer<> fq({.bits = 8, .scheme = scheme::affine});
+  std::vector<float> y(4), dx(4);
+  PARE_REQUIRE_ERROR((fq.set_observing(false), fq.forward(pare::tensor_view<const float>(y), pare::tensor_view<float>(dx))),
+                     "pare::quant::fake_quantizer", "observe");
+  fq.set_observing(true);
+  const std::vector<float> a = {-1, 0, 1, 2}, b = {-3, 0, 3, 6};
+  fq.forward(pare::tensor_view<const float>(a), pare::tensor_view<float>(y));
+  CHECK(fq.watcher().batches() == 1);
+  const auto first = choose_qparams(pare::tensor_view<const float>(a), {.scheme = scheme::affine});
+  CHECK(fq.params().scales == first.scales);
+  CHECK(fq.params().zero_points == first.zero_points);
+  fq.forward(pare::tensor_view<const float>(b), pare::tensor_view<float>(y));  // moving average: min −1.02, max 2.04
+  CHECK(fq.watcher().min()[0] == pare_test::Approx(-1.02));
+  CHECK(fq.watcher().max()[0] == pare_test::Approx(2.04));
+  fq.set_observing(false);
+  const auto frozen = fq.params();
+  fq.forward(pare::tensor_view<const float>(b), pare::tensor_view<float>(y));
+  CHECK(fq.params().scales == frozen.scales);
+  CHECK(fq.watcher().batches() == 2);
+  std::vector<float> expect(4);
+  fake_quantize(pare::tensor_view<const float>(b), frozen, pare::tensor_view<float>(expect));
+  CHECK(y == expect);
+  const std::vector<float> dy = {1, 1, 1, 1};
+  fq.backward(pare::tensor_view<const float>(b), pare::tensor_view<const float>(dy), pare::tensor_view<float>(dx));
+  CHECK(dx == std::vector<float>{0, 1, 0, 0});  // −3 and 3, 6 lie outside [−1.02, 2.04]
 }

@@ -31,6 +31,23 @@ pare::tensor_view<const T> view_of(const std::vector<T>& v, const std::vector<st
   return pare::tensor_view<const T>(v.data(), std::span<const std::int64_t>(shape));
 }
 
+/// Codes (when torch stored them: 8 bits) and dequantized values of q equal torch's, codes
+/// shifted by −2^(bits−1).
+void check_codes_and_values(const quantized_tensor& q, const std::string& key, const std::vector<float>& x,
+                            const std::vector<std::int64_t>& shape, int bits) {
+  const auto& ref = torch_ref();
+  const int shift = 1 << (bits - 1);
+  if (ref.has(key + "/codes")) {
+    const auto& codes = ref[key + "/codes"];
+    for (std::size_t i = 0; i < x.size(); ++i)
+      REQUIRE(q.code(static_cast<std::int64_t>(i)) == static_cast<int>(codes[i]) - shift);
+  }
+  std::vector<float> out(x.size());
+  dequantize(q, pare::tensor_view<float>(out.data(), std::span<const std::int64_t>(shape)));
+  const auto& expect = ref[key + "/dequantized"];
+  for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(out[i] == static_cast<float>(expect[i]));
+}
+
 }  // namespace
 
 TEST_CASE("per-tensor affine qparams, codes and values equal torch's MinMaxObserver + quantize_per_tensor") {
@@ -48,15 +65,7 @@ TEST_CASE("per-tensor affine qparams, codes and values equal torch's MinMaxObser
       CHECK(q.scales()[0] == static_cast<float>(ref.scalar(key + "/scale")));
       CHECK(q.zero_points()[0] == static_cast<int>(ref.scalar(key + "/zero_point")) - shift);
       CHECK(q.packed() == (bits <= 4));
-      if (ref.has(key + "/codes")) {
-        const auto& codes = ref[key + "/codes"];
-        for (std::size_t i = 0; i < x.size(); ++i)
-          REQUIRE(q.code(static_cast<std::int64_t>(i)) == static_cast<int>(codes[i]) - shift);
-      }
-      std::vector<float> out(x.size());
-      dequantize(q, pare::tensor_view<float>(out.data(), std::span<const std::int64_t>(shape)));
-      const auto& expect = ref[key + "/dequantized"];
-      for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(out[i] == static_cast<float>(expect[i]));
+      check_codes_and_values(q, key, x, shape, bits);
       ++cases;
     }
   CHECK(cases == 20);
@@ -79,15 +88,7 @@ TEST_CASE("per-channel affine along every axis equals torch's PerChannelMinMaxOb
         CHECK(q.scales()[c] == static_cast<float>(s[c]));
         CHECK(q.zero_points()[c] == static_cast<int>(z[c]) - shift);
       }
-      if (ref.has(key + "/codes")) {
-        const auto& codes = ref[key + "/codes"];
-        for (std::size_t i = 0; i < x.size(); ++i)
-          REQUIRE(q.code(static_cast<std::int64_t>(i)) == static_cast<int>(codes[i]) - shift);
-      }
-      std::vector<float> out(x.size());
-      dequantize(q, pare::tensor_view<float>(out.data(), std::span<const std::int64_t>(shape)));
-      const auto& expect = ref[key + "/dequantized"];
-      for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(out[i] == static_cast<float>(expect[i]));
+      check_codes_and_values(q, key, x, shape, bits);
     }
 }
 

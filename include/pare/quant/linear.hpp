@@ -279,10 +279,7 @@ template <class T>
 void dequantize(const quantized_tensor& q, tensor_view<T> out) {
   static_assert(std::is_floating_point_v<T> && !std::is_const_v<T>,
                 "pare::quant::dequantize: out must be a mutable float or double view");
-  if (!std::ranges::equal(q.shape(), out.shape()))
-    detail::fail("pare::quant::dequantize",
-                 "out must have the shape of q " + detail::to_text(q.shape()) + ", got " +
-                     detail::to_text(out.shape()));
+  detail::require_shape_of_q("pare::quant::dequantize", q.shape(), out);
   const auto& l = detail::quantized_access::layout(q);
   const auto& qp = q.params();
   const std::uint8_t* bytes = q.bytes().data();

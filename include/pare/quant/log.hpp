@@ -64,13 +64,7 @@ class log_quantized_tensor {
   }
   [[nodiscard]] std::span<const std::uint8_t> bytes() const noexcept { return bytes_; }
   /// The code of element i: 0, or ±(k + 1).
-  [[nodiscard]] int code(std::int64_t i) const noexcept {
-    if (packed()) {
-      const std::uint8_t b = bytes_[static_cast<std::size_t>(i >> 1)];
-      return static_cast<int>((i & 1) ? (b >> 4) : (b & 0x0F)) - 8;
-    }
-    return static_cast<std::int8_t>(bytes_[static_cast<std::size_t>(i)]);
-  }
+  [[nodiscard]] int code(std::int64_t i) const noexcept { return detail::read_code(bytes_, bits_, i); }
   /// The slice element i belongs to.
   [[nodiscard]] std::int64_t slice_of(std::int64_t i) const noexcept { return layout_.slice_of(i); }
   /// The decoded value of element i.
@@ -210,10 +204,7 @@ template <class T>
 void dequantize(const log_quantized_tensor& q, tensor_view<T> out) {
   static_assert(std::is_floating_point_v<T> && !std::is_const_v<T>,
                 "pare::quant::dequantize: out must be a mutable float or double view");
-  if (!std::ranges::equal(q.shape(), out.shape()))
-    detail::fail("pare::quant::dequantize",
-                 "out must have the shape of q " + detail::to_text(q.shape()) + ", got " +
-                     detail::to_text(out.shape()));
+  detail::require_shape_of_q("pare::quant::dequantize", q.shape(), out);
   const int M = q.max_code();
   T table[255];  // table[code + M]
   std::int64_t table_slice = -1;

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -116,8 +117,21 @@ class observer_base {
   std::vector<double> lo_, hi_;
 };
 
-/// Observers that keep the values they saw, per slice (percentile, mse).
+/// Observers that keep the values they saw, per slice, and recompute their range from all of
+/// them after each batch (`Derived::update()`): percentile, mse.
+template <class Derived>
 class sample_observer : public observer_base {
+ public:
+  /// Keeps the batch's values and recomputes the range.
+  template <class T>
+  void observe(tensor_view<T> x) {
+    using V = std::remove_const_t<T>;
+    collect(tensor_view<const V>(x));
+    static_cast<Derived*>(this)->update();
+  }
+  /// qparams from the current range. Throws `pare::error` before the first batch.
+  [[nodiscard]] qparams calculate_qparams() const { return make_qparams(); }
+
  protected:
   using observer_base::observer_base;
 
@@ -135,9 +149,9 @@ class sample_observer : public observer_base {
       auto& s = samples_[static_cast<std::size_t>(k)];
       s.insert(s.end(), p + b, p + e);
     });
+    seen_lo_.resize(lo.size(), std::numeric_limits<double>::infinity());
+    seen_hi_.resize(hi.size(), -std::numeric_limits<double>::infinity());
     for (std::size_t k = 0; k < lo.size(); ++k) {
-      seen_lo_.resize(lo.size(), std::numeric_limits<double>::infinity());
-      seen_hi_.resize(hi.size(), -std::numeric_limits<double>::infinity());
       seen_lo_[k] = std::min(seen_lo_[k], lo[k]);
       seen_hi_[k] = std::max(seen_hi_[k], hi[k]);
     }
@@ -184,6 +198,7 @@ inline double percentile_of(std::vector<double>& v, double q) {
 /// PerChannelMinMaxObserver, whose affine qparams it reproduces exactly).
 class minmax : public detail::observer_base {
  public:
+  using options = minmax_options;
   explicit minmax(const minmax_options& opt = {})
       : observer_base("pare::quant::minmax", opt.bits, opt.scheme, opt.axis) {}
   /// Folds a batch into the running range.
@@ -213,6 +228,7 @@ class minmax : public detail::observer_base {
 /// and MovingAveragePerChannelMinMaxObserver, averaging in float32 as PyTorch does).
 class moving_average_minmax : public detail::observer_base {
  public:
+  using options = moving_average_options;
   explicit moving_average_minmax(const moving_average_options& opt = {})
       : observer_base("pare::quant::moving_average_minmax", opt.bits, opt.scheme, opt.axis),
         c_(opt.averaging_constant) {
@@ -251,23 +267,17 @@ class moving_average_minmax : public detail::observer_base {
 };
 
 /// Clips the range at a percentile of the observed values (see the file comment).
-class percentile : public detail::sample_observer {
+class percentile : public detail::sample_observer<percentile> {
  public:
+  using options = percentile_options;
   explicit percentile(const percentile_options& opt = {})
       : sample_observer("pare::quant::percentile", opt.bits, opt.scheme, opt.axis), p_(opt.percentile) {
     detail::require(p_ > 0 && p_ <= 100, component_, "percentile", "in (0, 100]", p_);
   }
-  /// Keeps the batch's values and updates the clip range.
-  template <class T>
-  void observe(tensor_view<T> x) {
-    using V = std::remove_const_t<T>;
-    collect(tensor_view<const V>(x));
-    update();
-  }
-  [[nodiscard]] qparams calculate_qparams() const { return make_qparams(); }
   void reset() noexcept { clear_samples(); }
 
  private:
+  friend class detail::sample_observer<percentile>;
   void update() {
     lo_.resize(samples_.size());
     hi_.resize(samples_.size());
@@ -290,20 +300,13 @@ class percentile : public detail::sample_observer {
 
 /// Chooses the clip ratio of the min–max range that minimizes the squared fake-quantization
 /// error over the observed values (see the file comment).
-class mse : public detail::sample_observer {
+class mse : public detail::sample_observer<mse> {
  public:
+  using options = mse_options;
   explicit mse(const mse_options& opt = {})
       : sample_observer("pare::quant::mse", opt.bits, opt.scheme, opt.axis), grid_(opt.grid) {
     detail::require(grid_ >= 1, component_, "grid", "at least 1", grid_);
   }
-  /// Keeps the batch's values and re-runs the search.
-  template <class T>
-  void observe(tensor_view<T> x) {
-    using V = std::remove_const_t<T>;
-    collect(tensor_view<const V>(x));
-    update();
-  }
-  [[nodiscard]] qparams calculate_qparams() const { return make_qparams(); }
   /// The chosen clip ratio per slice.
   [[nodiscard]] std::span<const double> ratios() const noexcept { return ratio_; }
   void reset() noexcept {
@@ -312,6 +315,7 @@ class mse : public detail::sample_observer {
   }
 
  private:
+  friend class detail::sample_observer<mse>;
   void update() {
     const std::size_t K = samples_.size();
     lo_.resize(K);
@@ -345,5 +349,24 @@ class mse : public detail::sample_observer {
   int grid_;
   std::vector<double> ratio_;
 };
+
+/// A calibration observer: constructible from its `options` aggregate, `observe(x)` for float
+/// and double views (batch by batch), `calculate_qparams()` → `qparams`, `reset()`, and the
+/// per-slice range it would use as `min()`/`max()`.
+template <class O>
+concept observer = std::constructible_from<O, typename O::options> &&
+                   requires(O o, const O& co, tensor_view<const float> xf, tensor_view<const double> xd) {
+                     o.observe(xf);
+                     o.observe(xd);
+                     { co.calculate_qparams() } -> std::same_as<qparams>;
+                     o.reset();
+                     { co.min() } -> std::convertible_to<std::span<const double>>;
+                     { co.max() } -> std::convertible_to<std::span<const double>>;
+                   };
+
+static_assert(observer<minmax>);
+static_assert(observer<moving_average_minmax>);
+static_assert(observer<percentile>);
+static_assert(observer<mse>);
 
 }  // namespace pare::quant

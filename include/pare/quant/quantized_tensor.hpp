@@ -11,6 +11,7 @@
 /// `size_bytes()` is what the tensor costs to store: the code bytes, 4 bytes per scale (float32)
 /// and, for the affine scheme only, 1 byte per zero point (symmetric zero points are all 0).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "pare/core/error.hpp"
+#include "pare/core/tensor_view.hpp"
 #include "pare/quant/qparams.hpp"
 
 namespace pare::quant {
@@ -30,6 +32,21 @@ struct quantized_access;
 /// Bytes that hold n codes of the given width.
 [[nodiscard]] constexpr std::int64_t code_bytes(std::int64_t n, int bits) noexcept {
   return bits <= 4 ? (n + 1) / 2 : n;
+}
+/// The code of element i in storage of the given width (see the file comment for the layout).
+[[nodiscard]] inline int read_code(std::span<const std::uint8_t> bytes, int bits, std::int64_t i) noexcept {
+  if (bits <= 4) {
+    const std::uint8_t b = bytes[static_cast<std::size_t>(i >> 1)];
+    return static_cast<int>((i & 1) ? (b >> 4) : (b & 0x0F)) - 8;
+  }
+  return static_cast<std::int8_t>(bytes[static_cast<std::size_t>(i)]);
+}
+/// Throws `<component>: out must have the shape of q <shape>, got <shape>`.
+template <class T>
+void require_shape_of_q(std::string_view component, std::span<const std::int64_t> q_shape,
+                        const tensor_view<T>& out) {
+  if (!std::ranges::equal(q_shape, out.shape()))
+    fail(component, "out must have the shape of q " + to_text(q_shape) + ", got " + to_text(out.shape()));
 }
 }  // namespace detail
 
@@ -92,13 +109,7 @@ class quantized_tensor {
   [[nodiscard]] std::span<const std::uint8_t> bytes() const noexcept { return bytes_; }
 
   /// The code of element i (flat row-major index, unchecked).
-  [[nodiscard]] int code(std::int64_t i) const noexcept {
-    if (packed()) {
-      const std::uint8_t b = bytes_[static_cast<std::size_t>(i >> 1)];
-      return static_cast<int>((i & 1) ? (b >> 4) : (b & 0x0F)) - 8;
-    }
-    return static_cast<std::int8_t>(bytes_[static_cast<std::size_t>(i)]);
-  }
+  [[nodiscard]] int code(std::int64_t i) const noexcept { return detail::read_code(bytes_, params_.bits, i); }
   /// The decoded value of element i: (code − z)·s of its slice.
   [[nodiscard]] float value(std::int64_t i) const noexcept {
     const auto k = static_cast<std::size_t>(slice_of(i));
