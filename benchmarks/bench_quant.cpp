@@ -1,6 +1,7 @@
 // pare::quant: quantize / dequantize / fake-quantize throughput at 16M floats (as a fraction of
 // the bandwidth floor), and the quantized matvec against Eigen's fp32 matvec on a 4096×4096
-// layer, batch 1, single thread (counter `vs_fp32` = fp32 time / quantized time, both measured
+// layer, batch 1, single thread, with x in float (exact) and with int8 activations (`q8x`)
+// (counter `vs_fp32` = fp32 time / quantized time, both measured
 // in the same benchmark, interleaved, best of 15).
 #include <algorithm>
 #include <chrono>
@@ -168,21 +169,21 @@ void BM_matvec_fp32_eigen(benchmark::State& state) {
   pare::bench::report_traffic(state, 4.0 * static_cast<double>(L.n * L.n + L.n), 4.0 * static_cast<double>(L.n));
 }
 
-void run_matvec(benchmark::State& state, quantize_options opt) {
+void run_matvec(benchmark::State& state, quantize_options opt, matvec_options mo = {}) {
   auto& L = layer::get();
   const auto q = quantize(pare::view(L.w), opt);
   const auto x = pare::tensor_view<const float>(L.x.data(), {L.n});
   Eigen::VectorXf yq(L.n);
   const auto y = pare::tensor_view<float>(yq.data(), {L.n});
   for (auto _ : state) {
-    matvec(q, x, y);
+    matvec(q, x, y, mo);
     benchmark::DoNotOptimize(yq.data());
   }
   // fp32 and quantized, interleaved in this process: the ratio the goal is about
   double tf = 1e30, tq = 1e30;
   for (int r = 0; r < 15; ++r) {
     tf = std::min(tf, best_seconds([&] { L.y.noalias() = L.w * L.x; benchmark::DoNotOptimize(L.y.data()); }, 1));
-    tq = std::min(tq, best_seconds([&] { matvec(q, x, y); benchmark::DoNotOptimize(yq.data()); }, 1));
+    tq = std::min(tq, best_seconds([&] { matvec(q, x, y, mo); benchmark::DoNotOptimize(yq.data()); }, 1));
   }
   state.counters["vs_fp32"] = tf / tq;
   state.counters["fp32_ms"] = tf * 1e3;
@@ -201,6 +202,12 @@ void BM_matvec_int4_affine_group64(benchmark::State& s) {
 }
 void BM_matvec_int4_group128(benchmark::State& s) { run_matvec(s, {.bits = 4, .group_size = 128}); }
 void BM_matvec_int4_per_channel(benchmark::State& s) { run_matvec(s, {.bits = 4, .axis = 0}); }
+
+void BM_matvec_q8x_int8_per_channel(benchmark::State& s) { run_matvec(s, {.bits = 8, .axis = 0}, {.int8_activations = true}); }
+void BM_matvec_q8x_int4_group64(benchmark::State& s) { run_matvec(s, {.bits = 4, .group_size = 64}, {.int8_activations = true}); }
+void BM_matvec_q8x_int4_affine_group64(benchmark::State& s) {
+  run_matvec(s, {.bits = 4, .scheme = scheme::affine, .group_size = 64}, {.int8_activations = true});
+}
 
 void matvec_args(benchmark::internal::Benchmark* b) { b->Unit(benchmark::kMicrosecond)->UseRealTime(); }
 
@@ -225,3 +232,6 @@ BENCHMARK(BM_matvec_int4_group64)->Apply(matvec_args);
 BENCHMARK(BM_matvec_int4_affine_group64)->Apply(matvec_args);
 BENCHMARK(BM_matvec_int4_group128)->Apply(matvec_args);
 BENCHMARK(BM_matvec_int4_per_channel)->Apply(matvec_args);
+BENCHMARK(BM_matvec_q8x_int8_per_channel)->Apply(matvec_args);
+BENCHMARK(BM_matvec_q8x_int4_group64)->Apply(matvec_args);
+BENCHMARK(BM_matvec_q8x_int4_affine_group64)->Apply(matvec_args);

@@ -3,6 +3,7 @@
 #include <pare/quant/linear.hpp>
 #include <pare/quant/matvec.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -93,4 +94,62 @@ TEST_CASE("matvec errors") {
   std::vector<float> both(10);
   PARE_REQUIRE_ERROR(matvec(q, pare::tensor_view<const float>(both.data(), {6}), pare::tensor_view<float>(both.data() + 2, {4})),
                      "pare::quant::matvec", "overlap");
+}
+
+TEST_CASE("int8 activations: y equals dequantize(W)·x̂ with x quantized per block of 32 to float rounding") {
+  const std::uint64_t seed = 2718;
+  INFO("seed " << seed);
+  struct dims {
+    std::int64_t out, in;
+  };
+  for (const dims d : {dims{20, 256}, dims{9, 384}, dims{6, 100}, dims{3, 64}}) {
+    const auto wv = pare_test::random_normal<float>(static_cast<std::size_t>(d.out * d.in), seed + static_cast<std::uint64_t>(d.in));
+    auto x = pare_test::random_normal<float>(static_cast<std::size_t>(d.in), seed + 2);
+    for (std::int64_t j = 32; j < std::min<std::int64_t>(64, d.in); ++j) x[static_cast<std::size_t>(j)] = 0;  // an all-zero block
+    // x̂, computed here from the definition
+    std::vector<float> xhat(x.size());
+    for (std::size_t b = 0; b < x.size(); b += 32) {
+      const std::size_t e = std::min(x.size(), b + 32);
+      float m = 0;
+      for (std::size_t j = b; j < e; ++j) m = std::max(m, std::abs(x[j]));
+      const float s = m / 127.0f;
+      for (std::size_t j = b; j < e; ++j)
+        xhat[j] = s > 0 ? s * std::min(127.0f, std::max(-127.0f, std::nearbyint(x[j] / s))) : 0.0f;
+    }
+    const auto view = pare::tensor_view<const float>(wv.data(), {d.out, d.in});
+    for (auto sch : {scheme::symmetric, scheme::affine})
+      for (int bits : {8, 5, 4, 2})
+        for (const quantize_options base : {quantize_options{}, quantize_options{.axis = 0}, quantize_options{.group_size = 64},
+                                            quantize_options{.group_size = 128}, quantize_options{.group_size = 32}}) {
+          if (base.group_size > 0 && d.in % base.group_size != 0) continue;
+          quantize_options o = base;
+          o.bits = bits;
+          o.scheme = sch;
+          INFO("[" << d.out << ", " << d.in << "] bits " << bits << " affine " << (sch == scheme::affine) << " group " << o.group_size);
+          const auto q = quantize(view, o);
+          std::vector<float> w(static_cast<std::size_t>(d.out * d.in)), y(static_cast<std::size_t>(d.out));
+          dequantize(q, pare::tensor_view<float>(w.data(), {d.out, d.in}));
+          matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(y), {.int8_activations = true});
+          const double eps = std::numeric_limits<float>::epsilon();
+          double err_q8 = 0, err_exact = 0;
+          for (std::int64_t i = 0; i < d.out; ++i) {
+            double ref = 0, mag = 0, exact = 0;
+            for (std::int64_t j = 0; j < d.in; ++j) {
+              const double wij = w[static_cast<std::size_t>(i * d.in + j)];
+              ref += wij * xhat[static_cast<std::size_t>(j)];
+              mag += std::abs(wij * xhat[static_cast<std::size_t>(j)]);
+              exact += wij * x[static_cast<std::size_t>(j)];
+            }
+            REQUIRE(std::abs(y[static_cast<std::size_t>(i)] - ref) <= (static_cast<double>(d.in) / 16 + 32) * eps * mag + 1e-30);
+            err_q8 = std::max(err_q8, std::abs(y[static_cast<std::size_t>(i)] - exact));
+            err_exact = std::max(err_exact, mag);
+          }
+          CHECK(err_q8 <= 0.02 * err_exact);  // activation quantization costs well under 1 %
+        }
+  }
+  std::vector<float> w(64, 1.0f), x(32, 1.0f), y(2);
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  const auto q = quantize(pare::tensor_view<const float>(w.data(), {2, 32}));
+  PARE_REQUIRE_ERROR(matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(y), {.int8_activations = true}),
+                     "pare::quant::matvec", "x must be finite", "nan", "index 3");
 }
