@@ -303,3 +303,18 @@ TEST_CASE("bad input is a pare::error naming the component, the argument and the
   PARE_REQUIRE_ERROR(quantized_tensor::from_codes(s3, {.bits = 4, .scales = {1.0f}, .zero_points = {0}}, codes),
                      "from_codes", "codes[1]", "[-7, 7]", "got 8");
 }
+
+TEMPLATE_TEST_CASE("values within a few ulps of a .5 tie get the code of round_half_even(x / s)", "", float, double) {
+  using T = TestType;
+  // s = 0.1f is not a power of two, so x·(1/s) and x / s can round differently near ties.
+  const qparams qp{.bits = 8, .scheme = scheme::affine, .scales = {0.1f}, .zero_points = {3}};
+  std::vector<T> x;
+  for (int k = -120; k <= 120; ++k) {
+    T v = static_cast<T>((k + 0.5) * static_cast<double>(0.1f));
+    for (int u = 0; u < 3; ++u) v = std::nextafter(v, T(-1e9));
+    for (int u = 0; u < 7; ++u, v = std::nextafter(v, T(1e9))) x.push_back(v);
+  }
+  const auto q = quantize(pare::tensor_view<const T>(x), qp);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    REQUIRE(q.code(static_cast<std::int64_t>(i)) == spec_code(x[i], 0.1f, 3, -128, 127));
+}

@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "pare/core/error.hpp"
@@ -172,51 +174,62 @@ inline slice_layout check_qparams(std::string_view component, const qparams& qp,
   return l;
 }
 
-/// Lane-wise running minimum and maximum of a span and whether every element is finite; the
-/// 16 independent lanes let the compiler vectorize a float reduction without -ffinite-math-only.
+#if defined(__GNUC__)
+// 64-byte vectors (GCC/Clang vector extensions): a min/max loop over independent vector
+// accumulators vectorizes on every target, whereas a plain float min/max reduction stays scalar
+// without -ffinite-math-only (see PERF.md).
+typedef float range_vf __attribute__((vector_size(64)));
+typedef double range_vd __attribute__((vector_size(64)));
+#endif
+
+/// Running minimum and maximum of spans, and whether every element was finite.
 template <class T>
 struct range_acc {
-  static constexpr int lanes = 16;
-  T lo[lanes], hi[lanes], bad[lanes];
-  range_acc() noexcept {
-    for (int l = 0; l < lanes; ++l) {
-      lo[l] = std::numeric_limits<T>::infinity();
-      hi[l] = -std::numeric_limits<T>::infinity();
-      bad[l] = 0;
-    }
-  }
+  T lo = std::numeric_limits<T>::infinity();
+  T hi = -std::numeric_limits<T>::infinity();
+  T bad = 0;  // Σ (x − x): NaN once an infinity or a NaN was seen
+
   void add(const T* x, std::int64_t n) noexcept {
     std::int64_t i = 0;
-    for (; i + lanes <= n; i += lanes)
-      for (int l = 0; l < lanes; ++l) {
-        const T v = x[i + l];
-        lo[l] = v < lo[l] ? v : lo[l];
-        hi[l] = v > hi[l] ? v : hi[l];
-        bad[l] += v - v;  // NaN for an infinity or a NaN, 0 otherwise
+#if defined(__GNUC__)
+    using V = std::conditional_t<std::is_same_v<T, float>, range_vf, range_vd>;
+    constexpr int W = static_cast<int>(64 / sizeof(T));
+    if (n >= 2 * W) {
+      V a0, a1, b0, b1, c0, c1;
+      for (int l = 0; l < W; ++l) {
+        a0[l] = a1[l] = lo;
+        b0[l] = b1[l] = hi;
+        c0[l] = c1[l] = 0;
       }
+      for (; i + 2 * W <= n; i += 2 * W) {
+        V v0, v1;
+        std::memcpy(&v0, x + i, sizeof(V));
+        std::memcpy(&v1, x + i + W, sizeof(V));
+        a0 = v0 < a0 ? v0 : a0;
+        a1 = v1 < a1 ? v1 : a1;
+        b0 = v0 > b0 ? v0 : b0;
+        b1 = v1 > b1 ? v1 : b1;
+        c0 += v0 - v0;
+        c1 += v1 - v1;
+      }
+      for (int l = 0; l < W; ++l) {
+        lo = std::min({lo, a0[l], a1[l]});
+        hi = std::max({hi, b0[l], b1[l]});
+        bad += c0[l] + c1[l];
+      }
+    }
+#endif
     for (; i < n; ++i) {
       const T v = x[i];
-      lo[0] = v < lo[0] ? v : lo[0];
-      hi[0] = v > hi[0] ? v : hi[0];
-      bad[0] += v - v;
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+      bad += v - v;
     }
   }
   /// False when an infinity or a NaN was seen.
-  [[nodiscard]] bool finite() const noexcept {
-    T b = 0;
-    for (int l = 0; l < lanes; ++l) b += bad[l];
-    return b == 0;
-  }
-  [[nodiscard]] T min() const noexcept {
-    T m = lo[0];
-    for (int l = 1; l < lanes; ++l) m = std::min(m, lo[l]);
-    return m;
-  }
-  [[nodiscard]] T max() const noexcept {
-    T m = hi[0];
-    for (int l = 1; l < lanes; ++l) m = std::max(m, hi[l]);
-    return m;
-  }
+  [[nodiscard]] bool finite() const noexcept { return bad == 0; }
+  [[nodiscard]] T min() const noexcept { return lo; }
+  [[nodiscard]] T max() const noexcept { return hi; }
 };
 
 /// Throws `<component>: x must be finite, got <v> at index <i>` for the first non-finite value.
