@@ -20,6 +20,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "pare/core/error.hpp"
 #include "pare/core/tensor_view.hpp"
 
@@ -191,6 +195,14 @@ struct range_acc {
 
   void add(const T* x, std::int64_t n) noexcept {
     std::int64_t i = 0;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      if (n >= 16) {
+        add_avx512(x, n);
+        return;
+      }
+    }
+#endif
 #if defined(__GNUC__)
     using V = std::conditional_t<std::is_same_v<T, float>, range_vf, range_vd>;
     constexpr int W = static_cast<int>(64 / sizeof(T));
@@ -226,6 +238,47 @@ struct range_acc {
       bad += v - v;
     }
   }
+
+#if defined(__AVX512F__)
+  /// float, n ≥ 16: two accumulators, a masked tail and shuffle-tree reductions, so short spans
+  /// (groups of 32 or 64) do not pay for a 16-lane scalar reduction.
+  void add_avx512(const float* x, std::int64_t n) noexcept {
+    constexpr __mmask16 all = 0xFFFF;  // zero-masked forms: see GCC PR 105593 in matvec.hpp
+    __m512 a0 = _mm512_set1_ps(lo), a1 = a0, b0 = _mm512_set1_ps(hi), b1 = b0;
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0;
+    std::int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
+      a0 = _mm512_maskz_min_ps(all, a0, v0);
+      a1 = _mm512_maskz_min_ps(all, a1, v1);
+      b0 = _mm512_maskz_max_ps(all, b0, v0);
+      b1 = _mm512_maskz_max_ps(all, b1, v1);
+      c0 = _mm512_add_ps(c0, _mm512_sub_ps(v0, v0));
+      c1 = _mm512_add_ps(c1, _mm512_sub_ps(v1, v1));
+    }
+    for (; i < n; i += 16) {
+      const auto m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+      const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+      a0 = _mm512_mask_min_ps(a0, m, a0, v);
+      b0 = _mm512_mask_max_ps(b0, m, b0, v);
+      c0 = _mm512_add_ps(c0, _mm512_sub_ps(v, v));
+    }
+    a0 = _mm512_maskz_min_ps(all, a0, a1);
+    b0 = _mm512_maskz_max_ps(all, b0, b1);
+    c0 = _mm512_add_ps(c0, c1);
+    auto tree = [&](__m512 v, bool is_min) {
+      auto op = [&](__m512 p, __m512 q) { return is_min ? _mm512_maskz_min_ps(all, p, q) : _mm512_maskz_max_ps(all, p, q); };
+      v = op(v, _mm512_maskz_shuffle_f32x4(all, v, v, 0x4E));
+      v = op(v, _mm512_maskz_shuffle_f32x4(all, v, v, 0xB1));
+      v = op(v, _mm512_maskz_permute_ps(all, v, 0x4E));
+      v = op(v, _mm512_maskz_permute_ps(all, v, 0xB1));
+      return _mm512_cvtss_f32(v);
+    };
+    lo = std::min(lo, tree(a0, true));
+    hi = std::max(hi, tree(b0, false));
+    if (_mm512_cmp_ps_mask(c0, _mm512_setzero_ps(), _CMP_NEQ_UQ) != 0) bad = std::numeric_limits<T>::quiet_NaN();
+  }
+#endif
   /// False when an infinity or a NaN was seen.
   [[nodiscard]] bool finite() const noexcept { return bad == 0; }
   [[nodiscard]] T min() const noexcept { return lo; }
