@@ -153,9 +153,9 @@ inline float mv_hsum(__m512 v) noexcept {
   return a + b;
 }
 
-/// AVX-512 8-bit: 4 rows share each load of x; codes are sign-extended, shifted by the zero
+/// AVX-512 8-bit: 8 rows share each load of x; codes are sign-extended, shifted by the zero
 /// point (affine only), converted and FMA'd; each segment's sum is scaled once.
-template <int R = 4>
+template <int R = 8>
 inline void mv_rows_i8_avx512(const mv_weight& W, const float* x, float* y, std::int64_t r0,
                               std::int64_t r1) noexcept {
   const auto* codes = reinterpret_cast<const std::int8_t*>(W.bytes);
@@ -213,8 +213,8 @@ inline void mv_rows_i8_avx512(const mv_weight& W, const float* x, float* y, std:
 /// AVX-512 packed: per row and group a 16-entry table T[u] = (u − 8 − z)·s (exactly the
 /// dequantized weights) is looked up with vpermps, whose index is the low 4 bits of each lane:
 /// a zero-extended byte holds element 2t in its low nibble, and the byte shifted right by 4
-/// holds element 2t + 1. x is split into even and odd elements once per 4 rows.
-template <int R = 4>
+/// holds element 2t + 1. x is split into even and odd elements once per 8 rows.
+template <int R = 8>
 inline void mv_rows_i4_avx512(const mv_weight& W, const float* x, float* y, std::int64_t r0,
                               std::int64_t r1) noexcept {
   const std::int64_t segs = W.cols / W.seg;
