@@ -221,6 +221,7 @@ inline void mv_rows_i4_avx512(const mv_weight& W, const float* x, float* y, std:
   const std::int64_t vec_end = W.seg & ~std::int64_t{31};
   const std::int64_t row_bytes = W.cols / 2;
   const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512 iota_minus_8 = _mm512_sub_ps(iota, _mm512_set1_ps(8.0f));
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   std::int64_t i = r0;
@@ -237,8 +238,9 @@ inline void mv_rows_i4_avx512(const mv_weight& W, const float* x, float* y, std:
       __m512 T[R];
       for (int r = 0; r < R; ++r) {
         const auto sl = W.slice(i + r, k);
-        T[r] = _mm512_mul_ps(_mm512_sub_ps(iota, _mm512_set1_ps(static_cast<float>(8 + W.zeros[sl]))),
-                             _mm512_set1_ps(W.scales[sl]));
+        const __m512 centered = W.affine ? _mm512_sub_ps(iota, _mm512_set1_ps(static_cast<float>(8 + W.zeros[sl])))
+                                         : iota_minus_8;  // symmetric: z = 0
+        T[r] = _mm512_mul_ps(centered, _mm512_set1_ps(W.scales[sl]));
       }
       for (std::int64_t j = b; j < b + vec_end; j += 32) {
         const __m512 x0 = _mm512_loadu_ps(x + j), x1 = _mm512_loadu_ps(x + j + 16);
