@@ -217,7 +217,11 @@ void quantize_with_options(tensor_view<const T> x, const quantize_options& opt,
     // Every slice is one contiguous run (a row, a group): find its range and quantize it while
     // it is still in cache, in one trip through memory.
     reshape_storage(out, x.shape(), n, opt.bits);
-    qp = qparams{.bits = opt.bits, .scheme = opt.scheme, .axis = opt.axis, .group_size = opt.group_size};
+    // field by field, so the scale and zero-point vectors keep their capacity between calls
+    qp.bits = opt.bits;
+    qp.scheme = opt.scheme;
+    qp.axis = opt.axis;
+    qp.group_size = opt.group_size;
     qp.scales.resize(static_cast<std::size_t>(l.channels));
     qp.zero_points.resize(static_cast<std::size_t>(l.channels));
     A::layout(out) = l;
