@@ -384,60 +384,63 @@ struct q8_buffers {
 inline constexpr std::int64_t q8_block = 32;
 
 /// Quantizes x per block of 32: d = max|x_b|/127, xq = clamp(round_half_even(x/d), −127, 127)
-/// (0 for an all-zero block), and x̂ = d·xq. Returns false for a NaN or infinity in x.
-inline bool q8_quantize_x(const float* x, std::int64_t n, q8_buffers& b) {
+/// (0 for an all-zero block); with `want_xhat` also x̂ = d·xq. Returns false for a NaN or an
+/// infinity in x.
+inline bool q8_quantize_x(const float* x, std::int64_t n, q8_buffers& b, bool want_xhat) {
   b.xq.resize(static_cast<std::size_t>(n));
-  b.xhat.resize(static_cast<std::size_t>(n));
   b.d.resize(static_cast<std::size_t>((n + q8_block - 1) / q8_block));
-  bool finite = true;
+  if (want_xhat) b.xhat.resize(static_cast<std::size_t>(n));
   for (std::int64_t b0 = 0; b0 < n; b0 += q8_block) {
-    const std::int64_t e = std::min(n, b0 + q8_block);
-    float m = 0;
-    for (std::int64_t j = b0; j < e; ++j) {
-      const float a = std::abs(x[j]);
-      if (!(a <= std::numeric_limits<float>::max())) finite = false;
-      m = std::max(m, a);
-    }
-    const float d = m / 127.0f;
+    const std::int64_t m = std::min(q8_block, n - b0);
+    range_acc<float> r;
+    r.add(x + b0, m);
+    if (!r.finite()) return false;
+    const float d = std::max(-r.min(), r.max()) / 127.0f;
     b.d[static_cast<std::size_t>(b0 / q8_block)] = d;
-    for (std::int64_t j = b0; j < e; ++j) {
-      float q = d > 0 ? std::nearbyint(x[j] / d) : 0.0f;
-      q = std::min(std::max(q, -127.0f), 127.0f);
-      b.xq[static_cast<std::size_t>(j)] = static_cast<std::int8_t>(q);
-      b.xhat[static_cast<std::size_t>(j)] = d * q;
-    }
+    std::int8_t* q = b.xq.data() + b0;
+    if (d > 0) quantize_run(x + b0, q, m, d, 0, -127, 127);
+    else std::fill(q, q + m, std::int8_t{0});
+    if (want_xhat)
+      for (std::int64_t j = 0; j < m; ++j) b.xhat[static_cast<std::size_t>(b0 + j)] = d * static_cast<float>(q[j]);
   }
-  return finite;
+  return true;
 }
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VBMI__)
 
-/// The lane tables of the VNNI kernels: lane l of chunk c covers `per_lane` consecutive
-/// x elements starting at chunk·(16·per_lane) + l·per_lane; packed weights read x split into
-/// even and odd elements per chunk of 128.
+/// The lane tables of the VNNI kernels: lane l of chunk c covers `per_lane` (4 or 8) consecutive
+/// x elements starting at c·16·per_lane + l·per_lane. Packed weights read x split into even and
+/// odd elements per chunk of 128. Lane sums come from vpdpbusd against ones.
 inline void q8_prepare_lanes(std::int64_t n, int per_lane, bool split_even_odd, q8_buffers& b) {
   const std::int64_t chunk = 16 * per_lane, chunks = n / chunk;
   b.dlane.resize(static_cast<std::size_t>(chunks * 16));
   b.negs.resize(static_cast<std::size_t>(chunks * 16));
-  for (std::int64_t c = 0; c < chunks; ++c)
-    for (int l = 0; l < 16; ++l) {
-      const std::int64_t j0 = c * chunk + l * per_lane;
-      int sum = 0;
-      for (int t = 0; t < per_lane; ++t) sum += b.xq[static_cast<std::size_t>(j0 + t)];
-      b.dlane[static_cast<std::size_t>(c * 16 + l)] = b.d[static_cast<std::size_t>(j0 / q8_block)];
-      b.negs[static_cast<std::size_t>(c * 16 + l)] = static_cast<std::int32_t>(static_cast<std::uint16_t>(static_cast<std::int16_t>(-sum)));
+  const __m512i ones = _mm512_set1_epi8(1), low16 = _mm512_set1_epi32(0xFFFF);
+  // lane → block within the chunk: 8-bit chunks hold 2 blocks (8 lanes each), packed ones 4 (4 lanes)
+  const __m512i block_of_lane = per_lane == 4
+      ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
+      : _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  alignas(64) std::int8_t even_idx[64];
+  for (int t = 0; t < 64; ++t) even_idx[t] = static_cast<std::int8_t>(2 * t);  // 0 … 126: bytes of lo:hi
+  const __m512i even = _mm512_load_si512(even_idx);
+  const __m512i odd = _mm512_add_epi8(even, ones);
+  const std::int64_t blocks_per_chunk = chunk / q8_block;
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    std::int8_t* p = b.xq.data() + c * chunk;
+    __m512i sums = _mm512_setzero_si512();
+    if (split_even_odd) {
+      const __m512i lo = _mm512_loadu_si512(p), hi = _mm512_loadu_si512(p + 64);
+      const __m512i e = _mm512_permutex2var_epi8(lo, even, hi), o = _mm512_permutex2var_epi8(lo, odd, hi);
+      _mm512_storeu_si512(p, e);
+      _mm512_storeu_si512(p + 64, o);
+      sums = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(sums, ones, e), ones, o);
+    } else {
+      sums = _mm512_dpbusd_epi32(sums, ones, _mm512_loadu_si512(p));
     }
-  if (split_even_odd) {
-    // per chunk of 128: the 64 even elements, then the 64 odd ones
-    std::int8_t tmp[128];
-    for (std::int64_t c = 0; c < chunks; ++c) {
-      std::int8_t* p = b.xq.data() + c * 128;
-      for (int t = 0; t < 64; ++t) {
-        tmp[t] = p[2 * t];
-        tmp[64 + t] = p[2 * t + 1];
-      }
-      std::copy(tmp, tmp + 128, p);
-    }
+    _mm512_storeu_si512(b.negs.data() + c * 16, _mm512_and_si512(_mm512_sub_epi32(_mm512_setzero_si512(), sums), low16));
+    const __m512 d = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << blocks_per_chunk) - 1),
+                                           b.d.data() + c * blocks_per_chunk);
+    _mm512_storeu_ps(b.dlane.data() + c * 16, _mm512_maskz_permutexvar_ps(0xFFFF, block_of_lane, d));
   }
 }
 
@@ -590,9 +593,13 @@ void matvec(const quantized_tensor& q, tensor_view<X> x, tensor_view<Y> y, const
   constexpr std::int64_t rows_per_chunk = 64;
   if (opt.int8_activations) {
     auto& buf = detail::q8_buffers::get();
-    if (!detail::q8_quantize_x(xp, in, buf)) detail::fail_not_finite(component, "x", xp, in);
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
-    if (fast && detail::q8_vnni_layout(W)) {
+    bool vnni = false;
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VBMI__)
+    vnni = fast && detail::q8_vnni_layout(W);
+#endif
+    if (!detail::q8_quantize_x(xp, in, buf, !vnni)) detail::fail_not_finite(component, "x", xp, in);
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VBMI__)
+    if (vnni) {
       detail::q8_prepare_lanes(in, W.bits <= 4 ? 8 : 4, W.bits <= 4, buf);
       ::pare::detail::for_each_chunk(out, rows_per_chunk, [&](std::int64_t r0, std::int64_t r1) {
         detail::mv_rows_q8_vnni(W, buf, yp, r0, r1);
