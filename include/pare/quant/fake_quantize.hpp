@@ -34,12 +34,7 @@ inline void fake_quantize_run(const T* x, T* y, std::int64_t n, float s, int z, 
                               int q1) noexcept {
   const T st = static_cast<T>(s), zt = static_cast<T>(z), lo = static_cast<T>(q0),
           hi = static_cast<T>(q1);
-  for (std::int64_t i = 0; i < n; ++i) {
-    T r = std::nearbyint(x[i] / st) + zt;
-    r = r < lo ? lo : r;
-    r = r > hi ? hi : r;
-    y[i] = (r - zt) * st;
-  }
+  for (std::int64_t i = 0; i < n; ++i) y[i] = (clamped_code(x[i], st, zt, lo, hi) - zt) * st;
 }
 
 template <class T>

@@ -52,6 +52,15 @@ inline void for_each_run(std::int64_t b, std::int64_t e, const slice_layout& l, 
   }
 }
 
+/// clamp(round_half_even(v / s) + z, lo, hi), computed in v's type: the code of every linear
+/// quantization, fake quantization included.
+template <class T>
+[[nodiscard]] inline T clamped_code(T v, T s, T z, T lo, T hi) noexcept {
+  T r = std::nearbyint(v / s) + z;
+  r = r < lo ? lo : r;
+  return r > hi ? hi : r;
+}
+
 /// out[i] = clamp(round_half_even(x[i] / s) + z, q0, q1) for finite x (callers check).
 /// The portable loop; a plain C++ clamp compiles to compare-and-mask chains on AVX-512, so
 /// float has an intrinsic kernel below.
@@ -60,12 +69,8 @@ inline void quantize_run(const T* __restrict x, std::int8_t* __restrict out, std
                          float s, int z, int q0, int q1) noexcept {
   const T st = static_cast<T>(s), zt = static_cast<T>(z), lo = static_cast<T>(q0),
           hi = static_cast<T>(q1);
-  for (std::int64_t i = 0; i < n; ++i) {
-    T r = std::nearbyint(x[i] / st) + zt;
-    r = r < lo ? lo : r;
-    r = r > hi ? hi : r;
-    out[i] = static_cast<std::int8_t>(static_cast<int>(r));
-  }
+  for (std::int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<std::int8_t>(static_cast<int>(clamped_code(x[i], st, zt, lo, hi)));
 }
 
 #if defined(__AVX512F__)
