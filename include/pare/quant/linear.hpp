@@ -231,10 +231,9 @@ void quantize_with_options(tensor_view<const T> x, const quantize_options& opt,
     qp.zero_points.resize(static_cast<std::size_t>(l.channels));
     A::layout(out) = l;
     std::uint8_t* bytes = A::bytes(out).data();
-    for (std::int64_t k = 0; k < l.channels; ++k) {
-      const std::int64_t b = k * l.inner, e = b + l.inner;
+    auto slice_qparams = [&](std::int64_t k) {
       range_acc<T> acc;
-      acc.add(xp + b, l.inner);
+      acc.add(xp + k * l.inner, l.inner);
       if (!acc.finite()) {
         clear(out);
         fail_not_finite(quantize_component, "x", xp, n);
@@ -242,7 +241,25 @@ void quantize_with_options(tensor_view<const T> x, const quantize_options& opt,
       const auto sz = compute_qparams(acc.min(), acc.max(), opt.bits, opt.scheme);
       qp.scales[static_cast<std::size_t>(k)] = sz.scale;
       qp.zero_points[static_cast<std::size_t>(k)] = static_cast<std::int8_t>(sz.zero_point);
-      (void)quantize_span(xp, b, e, sz.scale, sz.zero_point, q0, q1, opt.bits, bytes);
+      return sz;
+    };
+    const std::int64_t per_piece = code_piece / l.inner;
+    if (opt.bits <= 4 && per_piece >= 2) {
+      // Small packed groups: code a piece of whole groups, then pack the piece at once.
+      alignas(64) std::int8_t buf[code_piece];
+      for (std::int64_t k0 = 0; k0 < l.channels; k0 += per_piece) {
+        const std::int64_t k1 = std::min(l.channels, k0 + per_piece);
+        for (std::int64_t k = k0; k < k1; ++k) {
+          const auto sz = slice_qparams(k);
+          quantize_run(xp + k * l.inner, buf + (k - k0) * l.inner, l.inner, sz.scale, sz.zero_point, q0, q1);
+        }
+        pack_nibbles_at(buf, (k1 - k0) * l.inner, bytes, k0 * l.inner);
+      }
+      return;
+    }
+    for (std::int64_t k = 0; k < l.channels; ++k) {
+      const auto sz = slice_qparams(k);
+      (void)quantize_span(xp, k * l.inner, (k + 1) * l.inner, sz.scale, sz.zero_point, q0, q1, opt.bits, bytes);
     }
     return;
   }
@@ -336,10 +353,27 @@ void dequantize(const quantized_tensor& q, tensor_view<T> out) {
   const auto& qp = q.params();
   const std::uint8_t* bytes = q.bytes().data();
   T* o = out.data();
-  detail::for_each_run(0, q.size(), l, [&](std::int64_t b, std::int64_t e, std::int64_t k) {
-    const auto kk = static_cast<std::size_t>(k);
-    detail::dequantize_span(bytes, qp.bits, b, e, qp.scales[kk], qp.zero_points[kk], o + b);
-  });
+  if (qp.bits > 4) {
+    detail::for_each_run(0, q.size(), l, [&](std::int64_t b, std::int64_t e, std::int64_t k) {
+      const auto kk = static_cast<std::size_t>(k);
+      detail::dequantize_span(bytes, qp.bits, b, e, qp.scales[kk], qp.zero_points[kk], o + b);
+    });
+    return;
+  }
+  // Packed: unpack a piece of codes at a time, then decode the runs (groups) inside it.
+  alignas(64) std::int8_t buf[detail::code_piece];
+  for (std::int64_t p = 0; p < q.size(); p += detail::code_piece) {
+    const std::int64_t m = std::min(detail::code_piece, q.size() - p);
+    detail::unpack_nibbles_at(bytes, p, m, buf);
+    detail::for_each_run(p, p + m, l, [&](std::int64_t b, std::int64_t e, std::int64_t k) {
+      const auto kk = static_cast<std::size_t>(k);
+      const T st = static_cast<T>(qp.scales[kk]);
+      const int z = qp.zero_points[kk];
+      const std::int8_t* c = buf + (b - p);
+      T* d = o + b;
+      for (std::int64_t i = 0; i < e - b; ++i) d[i] = static_cast<T>(c[i] - z) * st;
+    });
+  }
 }
 
 }  // namespace pare::quant
