@@ -1,0 +1,320 @@
+// Linear quantization: PyTorch parity (affine per tensor / per channel), the symmetric formula
+// with its ties, round-trip error, 4-bit packing, groups, storage size and every error path.
+#include <pare/quant/linear.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "support/catch.hpp"
+#include "support/numeric.hpp"
+
+using namespace pare::quant;
+using quant_test::as;
+using quant_test::shape_of;
+using quant_test::torch_ref;
+
+namespace {
+
+/// The spec's code, computed independently of the library: clamp(rint(x / s) + z, lo, hi).
+template <class T>
+int spec_code(T x, float s, int z, int lo, int hi) {
+  const T r = std::nearbyint(x / static_cast<T>(s)) + static_cast<T>(z);
+  return static_cast<int>(std::min(std::max(r, static_cast<T>(lo)), static_cast<T>(hi)));
+}
+
+template <class T>
+pare::tensor_view<const T> view_of(const std::vector<T>& v, const std::vector<std::int64_t>& shape) {
+  return pare::tensor_view<const T>(v.data(), std::span<const std::int64_t>(shape));
+}
+
+/// Codes (when torch stored them: 8 bits) and dequantized values of q equal torch's, codes
+/// shifted by −2^(bits−1).
+void check_codes_and_values(const quantized_tensor& q, const std::string& key, const std::vector<float>& x,
+                            const std::vector<std::int64_t>& shape, int bits) {
+  const auto& ref = torch_ref();
+  const int shift = 1 << (bits - 1);
+  if (ref.has(key + "/codes")) {
+    const auto& codes = ref[key + "/codes"];
+    for (std::size_t i = 0; i < x.size(); ++i)
+      REQUIRE(q.code(static_cast<std::int64_t>(i)) == static_cast<int>(codes[i]) - shift);
+  }
+  std::vector<float> out(x.size());
+  dequantize(q, pare::tensor_view<float>(out.data(), std::span<const std::int64_t>(shape)));
+  const auto& expect = ref[key + "/dequantized"];
+  for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(out[i] == static_cast<float>(expect[i]));
+}
+
+}  // namespace
+
+TEST_CASE("per-tensor affine qparams, codes and values equal torch's MinMaxObserver + quantize_per_tensor") {
+  const auto& ref = torch_ref();
+  int cases = 0;
+  for (const char* name : {"normal", "positive", "negative", "wide"})
+    for (int bits : {8, 6, 4, 3, 2}) {
+      const std::string key = std::string("tensor_affine/") + name + "/b" + std::to_string(bits);
+      INFO(key);
+      const auto x = as<float>(ref[key + "/x"]);
+      const auto shape = shape_of(ref[key + "/shape"]);
+      const auto q = quantize(view_of(x, shape), {.bits = bits, .scheme = scheme::affine});
+      const int shift = 1 << (bits - 1);
+      REQUIRE(q.scales().size() == 1);
+      CHECK(q.scales()[0] == static_cast<float>(ref.scalar(key + "/scale")));
+      CHECK(q.zero_points()[0] == static_cast<int>(ref.scalar(key + "/zero_point")) - shift);
+      CHECK(q.packed() == (bits <= 4));
+      check_codes_and_values(q, key, x, shape, bits);
+      ++cases;
+    }
+  CHECK(cases == 20);
+}
+
+TEST_CASE("per-channel affine along every axis equals torch's PerChannelMinMaxObserver + quantize_per_channel") {
+  const auto& ref = torch_ref();
+  for (int axis : {0, 1, 2})
+    for (int bits : {8, 4}) {
+      const std::string key = "channel_affine/a" + std::to_string(axis) + "/b" + std::to_string(bits);
+      INFO(key);
+      const auto x = as<float>(ref[key + "/x"]);
+      const auto shape = shape_of(ref[key + "/shape"]);
+      const auto q = quantize(view_of(x, shape), {.bits = bits, .scheme = scheme::affine, .axis = axis});
+      const auto& s = ref[key + "/scale"];
+      const auto& z = ref[key + "/zero_point"];
+      REQUIRE(q.scales().size() == static_cast<std::size_t>(shape[static_cast<std::size_t>(axis)]));
+      const int shift = 1 << (bits - 1);
+      for (std::size_t c = 0; c < s.size(); ++c) {
+        CHECK(q.scales()[c] == static_cast<float>(s[c]));
+        CHECK(q.zero_points()[c] == static_cast<int>(z[c]) - shift);
+      }
+      check_codes_and_values(q, key, x, shape, bits);
+    }
+}
+
+TEMPLATE_TEST_CASE("symmetric codes follow s = max|x| / (2^(b-1) - 1) and round half to even", "", float, double) {
+  using T = TestType;
+  // max|x| = 31.75 = 127 · 0.25, so s = 0.25 exactly and x / s below lands exactly on .5 ties.
+  const std::vector<T> x = {T(0.125), T(0.375), T(0.625), T(-0.375), T(-0.625), T(31.75), T(-31.75), T(0), T(1.1)};
+  const auto q = quantize(pare::tensor_view<const T>(x), {.bits = 8});
+  REQUIRE(q.scales()[0] == 0.25f);
+  CHECK(q.zero_points()[0] == 0);
+  CHECK(q.code(0) == 0);    // 0.5 → 0
+  CHECK(q.code(1) == 2);    // 1.5 → 2
+  CHECK(q.code(2) == 2);    // 2.5 → 2
+  CHECK(q.code(3) == -2);   // −1.5 → −2
+  CHECK(q.code(4) == -2);   // −2.5 → −2
+  CHECK(q.code(5) == 127);
+  CHECK(q.code(6) == -127);  // symmetric never uses −128
+  CHECK(q.code(7) == 0);
+  CHECK(q.code(8) == 4);    // 4.4 → 4
+
+  for (int bits = 2; bits <= 8; ++bits) {
+    const auto v = pare_test::random_normal<T>(257, 100 + static_cast<std::uint64_t>(bits));
+    const auto qb = quantize(pare::tensor_view<const T>(v), {.bits = bits});
+    const int qm = (1 << (bits - 1)) - 1;
+    double m = 0;
+    for (T a : v) m = std::max(m, static_cast<double>(std::abs(a)));
+    CHECK(qb.scales()[0] == static_cast<float>(m) / static_cast<float>(qm));
+    for (std::size_t i = 0; i < v.size(); ++i)
+      REQUIRE(qb.code(static_cast<std::int64_t>(i)) == spec_code(v[i], qb.scales()[0], 0, -qm, qm));
+  }
+}
+
+TEMPLATE_TEST_CASE("dequantize(quantize(x)) is within half a step of x, for every scheme, width and layout", "", float, double) {
+  using T = TestType;
+  const std::uint64_t seed = 20240601;
+  INFO("seed " << seed);
+  const std::vector<std::int64_t> shape = {6, 5, 12};
+  auto x = pare_test::random_normal<T>(360, seed, 0.3, 2.0);
+  const auto view = pare::tensor_view<const T>(x.data(), std::span<const std::int64_t>(shape));
+  std::vector<T> out(x.size());
+  const auto out_view = pare::tensor_view<T>(out.data(), std::span<const std::int64_t>(shape));
+  const double rel = std::is_same_v<T, float> ? 1e-6 : 1e-7;
+  for (auto sch : {scheme::symmetric, scheme::affine})
+    for (int bits = 2; bits <= 8; ++bits)
+      for (const quantize_options base : {quantize_options{}, quantize_options{.axis = 0}, quantize_options{.axis = 1},
+                                          quantize_options{.axis = 2}, quantize_options{.group_size = 4},
+                                          quantize_options{.group_size = 3}}) {
+        quantize_options opt = base;
+        opt.bits = bits;
+        opt.scheme = sch;
+        INFO("bits " << bits << " affine " << (sch == scheme::affine) << " axis " << opt.axis << " group " << opt.group_size);
+        const auto q = quantize(view, opt);
+        dequantize(q, out_view);
+        for (std::int64_t i = 0; i < view.size(); ++i) {
+          const auto k = static_cast<std::size_t>(q.slice_of(i));
+          const double s = q.scales()[k];
+          REQUIRE(std::abs(static_cast<double>(out[static_cast<std::size_t>(i)]) - x[static_cast<std::size_t>(i)]) <=
+                  0.5 * s * (1 + rel) + 1e-12);
+          REQUIRE(q.code(i) == spec_code(x[static_cast<std::size_t>(i)], q.scales()[k], q.zero_points()[k],
+                                         q.params().qmin(), q.params().qmax()));
+          REQUIRE(static_cast<float>(out[static_cast<std::size_t>(i)]) == q.value(i));
+        }
+      }
+}
+
+TEST_CASE("per-channel slices follow the axis; per-group slices are g consecutive values of the last axis") {
+  const std::vector<std::int64_t> shape = {2, 3, 4};
+  std::vector<float> x(24);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) - 7.5f;
+  const auto v = pare::tensor_view<const float>(x.data(), std::span<const std::int64_t>(shape));
+  const auto q1 = quantize(v, {.axis = 1});
+  REQUIRE(q1.scales().size() == 3);
+  for (std::int64_t i = 0; i < 24; ++i) CHECK(q1.slice_of(i) == (i / 4) % 3);
+  for (std::int64_t c = 0; c < 3; ++c) {
+    float m = 0;
+    for (std::int64_t a = 0; a < 2; ++a)
+      for (std::int64_t b = 0; b < 4; ++b) m = std::max(m, std::abs(x[static_cast<std::size_t>(a * 12 + c * 4 + b)]));
+    CHECK(q1.scales()[static_cast<std::size_t>(c)] == m / 127.0f);
+  }
+  const auto q2 = quantize(v, {.axis = 2});
+  for (std::int64_t i = 0; i < 24; ++i) CHECK(q2.slice_of(i) == i % 4);
+  const auto g = quantize(v, {.bits = 4, .group_size = 2});
+  REQUIRE(g.scales().size() == 12);
+  for (std::size_t k = 0; k < 12; ++k)
+    CHECK(g.scales()[k] == std::max(std::abs(x[2 * k]), std::abs(x[2 * k + 1])) / 7.0f);
+  CHECK(g.group_size() == 2);
+  CHECK(g.axis() == -1);
+}
+
+TEST_CASE("4-bit codes pack two per byte, element 2i in the low nibble, as code + 8") {
+  const std::vector<std::int64_t> shape = {5};
+  const std::vector<std::int8_t> codes = {-8, 7, 0, -1, 3};
+  qparams qp{.bits = 4, .scheme = scheme::affine, .scales = {0.5f}, .zero_points = {-2}};
+  const auto q = quantized_tensor::from_codes(shape, qp, codes);
+  REQUIRE(q.bytes().size() == 3);
+  CHECK(q.bytes()[0] == ((0) | (15 << 4)));
+  CHECK(q.bytes()[1] == ((8) | (7 << 4)));
+  CHECK(q.bytes()[2] == 11);  // odd count: the last high nibble is 0
+  for (std::int64_t i = 0; i < 5; ++i) CHECK(q.code(i) == codes[static_cast<std::size_t>(i)]);
+  std::vector<float> out(5);
+  dequantize(q, pare::tensor_view<float>(out));
+  for (std::size_t i = 0; i < 5; ++i) CHECK(out[i] == static_cast<float>(codes[i] + 2) * 0.5f);
+
+  // round trip through quantize at odd offsets (groups of 3 along a last axis of 9)
+  auto x = pare_test::random_normal<float>(63, 77);
+  const std::vector<std::int64_t> s2 = {7, 9};
+  for (int bits : {2, 3, 4}) {
+    const auto g = quantize(pare::tensor_view<const float>(x.data(), std::span<const std::int64_t>(s2)),
+                            {.bits = bits, .scheme = scheme::affine, .group_size = 3});
+    REQUIRE(g.bytes().size() == 32);
+    std::vector<std::int8_t> c(63);
+    for (std::int64_t i = 0; i < 63; ++i) c[static_cast<std::size_t>(i)] = static_cast<std::int8_t>(g.code(i));
+    const auto again = quantized_tensor::from_codes(s2, g.params(), c);
+    for (std::size_t i = 0; i < 31; ++i) REQUIRE(again.bytes()[i] == g.bytes()[i]);
+    REQUIRE((again.bytes()[31] & 0x0F) == (g.bytes()[31] & 0x0F));
+  }
+}
+
+TEST_CASE("size_bytes counts codes, 4-byte scales and (affine only) 1-byte zero points") {
+  std::vector<float> w(4096 * 64);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = std::sin(static_cast<float>(i));
+  const auto v = pare::tensor_view<const float>(w.data(), {64, 4096});
+  CHECK(quantize(v, {.bits = 8, .axis = 0}).size_bytes() == 4096 * 64 + 4 * 64);
+  CHECK(quantize(v, {.bits = 4, .group_size = 64}).size_bytes() == 4096 * 32 + 4 * 4096);
+  CHECK(quantize(v, {.bits = 4, .scheme = scheme::affine, .group_size = 64}).size_bytes() ==
+        4096 * 32 + 5 * 4096);
+  CHECK(quantize(v, {.bits = 3}).size_bytes() == 4096 * 32 + 4);
+  CHECK(quantize(v, {.bits = 6}).size_bytes() == 4096 * 64 + 4);
+}
+
+TEST_CASE("an all-zero tensor, channel or group gets scale 1, zero point 0 and zero codes") {
+  std::vector<float> x = {0, 0, 0, 0, 1, -2, 0, 0};
+  const auto v = pare::tensor_view<const float>(x.data(), {4, 2});
+  for (auto sch : {scheme::symmetric, scheme::affine}) {
+    const auto q = quantize(v, {.scheme = sch, .axis = 0});
+    CHECK(q.scales()[0] == 1.0f);
+    CHECK(q.zero_points()[0] == 0);
+    CHECK(q.scales()[3] == 1.0f);
+    CHECK(q.code(0) == 0);
+    CHECK(q.code(7) == 0);
+    CHECK(q.scales()[2] != 1.0f);
+    std::vector<float> z(4, 0.0f);
+    const auto t = quantize(pare::tensor_view<const float>(z), {.scheme = sch});
+    CHECK(t.scales()[0] == 1.0f);
+    CHECK(t.zero_points()[0] == 0);
+  }
+}
+
+TEMPLATE_TEST_CASE("quantize with given qparams clamps out-of-range values and reuses storage", "", float, double) {
+  using T = TestType;
+  const std::vector<T> calib = {T(-1), T(0.5), T(1)};
+  const auto qp = choose_qparams(pare::tensor_view<const T>(calib), {.bits = 4, .scheme = scheme::affine});
+  const std::vector<T> x = {T(-5), T(-1), T(0), T(0.3), T(0.99), T(7)};
+  quantized_tensor q;
+  quantize(pare::tensor_view<const T>(x), qp, q);
+  for (std::int64_t i = 0; i < 6; ++i)
+    CHECK(q.code(i) == spec_code(x[static_cast<std::size_t>(i)], qp.scales[0], qp.zero_points[0], -8, 7));
+  CHECK(q.code(0) == -8);
+  CHECK(q.code(5) == 7);
+  const auto* before = q.bytes().data();
+  quantize(pare::tensor_view<const T>(x), {.bits = 4}, q);  // same size: no reallocation
+  CHECK(q.bytes().data() == before);
+  CHECK(q.scheme() == scheme::symmetric);
+  quantize(pare::tensor_view<const T>(x), q.params(), q);  // its own qparams, aliasing
+  CHECK(q.scales()[0] == static_cast<float>(7.0 / 7.0));
+}
+
+TEST_CASE("bad input is a pare::error naming the component, the argument and the value") {
+  std::vector<float> x(12, 1.0f);
+  const auto v = pare::tensor_view<const float>(x.data(), {3, 4});
+  PARE_REQUIRE_ERROR(quantize(v, {.bits = 9}), "pare::quant::quantize", "bits", "[2, 8]", "got 9");
+  PARE_REQUIRE_ERROR(quantize(v, {.bits = 1}), "pare::quant::quantize", "bits", "got 1");
+  PARE_REQUIRE_ERROR(quantize(v, {.axis = 2}), "pare::quant::quantize", "axis", "[0, 2)", "got 2");
+  PARE_REQUIRE_ERROR(quantize(v, {.axis = -2}), "pare::quant::quantize", "axis", "got -2");
+  PARE_REQUIRE_ERROR(quantize(v, {.group_size = 3}), "pare::quant::quantize", "group_size", "last extent 4", "got 3");
+  PARE_REQUIRE_ERROR(quantize(v, {.group_size = -1}), "pare::quant::quantize", "group_size", "got -1");
+  PARE_REQUIRE_ERROR(quantize(v, {.axis = 0, .group_size = 2}), "pare::quant::quantize", "axis", "group_size", "got 0");
+  std::vector<float> none;
+  PARE_REQUIRE_ERROR(quantize(pare::tensor_view<const float>(none)), "pare::quant::quantize", "x", "non-empty", "[0]");
+
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    auto y = x;
+    y[5] = bad;
+    const auto yv = pare::tensor_view<const float>(y.data(), {3, 4});
+    const std::string text = std::isnan(bad) ? "nan" : (bad > 0 ? "inf" : "-inf");
+    for (const quantize_options o : {quantize_options{}, quantize_options{.axis = 0}, quantize_options{.axis = 1},
+                                     quantize_options{.bits = 4, .group_size = 2}}) {
+      quantized_tensor q = quantize(v, {.bits = 4});
+      PARE_REQUIRE_ERROR(quantize(yv, o, q), "pare::quant::quantize", "x must be finite", text.c_str(), "index 5");
+      CHECK((q.empty() || q.size() == 12));  // empty after a failed fused pass, untouched otherwise
+    }
+    const auto qp = choose_qparams(v);
+    PARE_REQUIRE_ERROR(quantize(yv, qp), "pare::quant::quantize", "finite", text.c_str(), "index 5");
+    PARE_REQUIRE_ERROR(choose_qparams(yv), "pare::quant::choose_qparams", "finite", text.c_str());
+  }
+
+  const auto q = quantize(v);
+  std::vector<float> out(12);
+  PARE_REQUIRE_ERROR(dequantize(q, pare::tensor_view<float>(out.data(), {4, 3})), "pare::quant::dequantize", "out",
+                     "[3, 4]", "[4, 3]");
+  PARE_REQUIRE_ERROR(dequantize(q, pare::tensor_view<float>(out)), "pare::quant::dequantize", "[12]");
+
+  qparams wrong{.bits = 8, .axis = 0, .scales = {1.0f, 1.0f}, .zero_points = {0, 0}};
+  PARE_REQUIRE_ERROR(quantize(v, wrong), "pare::quant::quantize", "scales", "length 3", "got 2");
+  qparams neg{.bits = 8, .scales = {-1.0f}, .zero_points = {0}};
+  PARE_REQUIRE_ERROR(quantize(v, neg), "pare::quant::quantize", "scales[0]", "positive", "-1");
+  qparams zp{.bits = 4, .scheme = scheme::affine, .scales = {1.0f}, .zero_points = {9}};
+  PARE_REQUIRE_ERROR(quantize(v, zp), "pare::quant::quantize", "zero_points[0]", "[-8, 7]", "got 9");
+  const std::vector<std::int64_t> s3 = {3};
+  const std::vector<std::int8_t> codes = {0, 8, 0};
+  PARE_REQUIRE_ERROR(quantized_tensor::from_codes(s3, {.bits = 4, .scales = {1.0f}, .zero_points = {0}}, codes),
+                     "from_codes", "codes[1]", "[-7, 7]", "got 8");
+}
+
+TEMPLATE_TEST_CASE("values within a few ulps of a .5 tie get the code of round_half_even(x / s)", "", float, double) {
+  using T = TestType;
+  // s = 0.1f is not a power of two, so x·(1/s) and x / s can round differently near ties.
+  const qparams qp{.bits = 8, .scheme = scheme::affine, .scales = {0.1f}, .zero_points = {3}};
+  std::vector<T> x;
+  for (int k = -120; k <= 120; ++k) {
+    T v = static_cast<T>((k + 0.5) * static_cast<double>(0.1f));
+    for (int u = 0; u < 3; ++u) v = std::nextafter(v, T(-1e9));
+    for (int u = 0; u < 7; ++u, v = std::nextafter(v, T(1e9))) x.push_back(v);
+  }
+  const auto q = quantize(pare::tensor_view<const T>(x), qp);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    REQUIRE(q.code(static_cast<std::int64_t>(i)) == spec_code(x[i], 0.1f, 3, -128, 127));
+}

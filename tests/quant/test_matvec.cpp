@@ -1,0 +1,155 @@
+// Quantized matrix-vector product: equals dequantize-then-matvec to float rounding for every
+// layout, width and scheme, including ragged sizes that exercise the kernels' tails.
+#include <pare/quant/linear.hpp>
+#include <pare/quant/matvec.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "support/catch.hpp"
+#include "support/numeric.hpp"
+
+using namespace pare::quant;
+
+namespace {
+/// |y − dequantize(W)·x| ≤ (in/16 + 32)·eps·Σ|w||x| per row: lane-wise float accumulation.
+void check_matvec(const quantized_tensor& q, const std::vector<float>& x) {
+  const std::int64_t out = q.shape()[0], in = q.shape()[1];
+  std::vector<float> w(static_cast<std::size_t>(out * in)), y(static_cast<std::size_t>(out), -1.0f);
+  dequantize(q, pare::tensor_view<float>(w.data(), {out, in}));
+  matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(y));
+  const double eps = std::numeric_limits<float>::epsilon();
+  for (std::int64_t i = 0; i < out; ++i) {
+    double ref = 0, mag = 0;
+    for (std::int64_t j = 0; j < in; ++j) {
+      const double p = static_cast<double>(w[static_cast<std::size_t>(i * in + j)]) * x[static_cast<std::size_t>(j)];
+      ref += p;
+      mag += std::abs(p);
+    }
+    const double tol = (static_cast<double>(in) / 16 + 32) * eps * mag + 1e-30;
+    INFO("row " << i << " of [" << out << ", " << in << "]");
+    REQUIRE(std::abs(y[static_cast<std::size_t>(i)] - ref) <= tol);
+  }
+}
+}  // namespace
+
+TEST_CASE("quantized matvec equals dequantize-then-matvec to float rounding") {
+  const std::uint64_t seed = 31337;
+  INFO("seed " << seed);
+  struct dims {
+    std::int64_t out, in;
+  };
+  for (const dims d : {dims{64, 256}, dims{13, 96}, dims{7, 50}, dims{5, 33}, dims{1, 4}, dims{130, 512}}) {
+    const auto wv = pare_test::random_normal<float>(static_cast<std::size_t>(d.out * d.in), seed + static_cast<std::uint64_t>(d.in));
+    const auto x = pare_test::random_normal<float>(static_cast<std::size_t>(d.in), seed + 1);
+    const auto view = pare::tensor_view<const float>(wv.data(), {d.out, d.in});
+    for (auto sch : {scheme::symmetric, scheme::affine})
+      for (int bits : {8, 6, 4, 3, 2}) {
+        INFO("[" << d.out << ", " << d.in << "] bits " << bits << " affine " << (sch == scheme::affine));
+        check_matvec(quantize(view, {.bits = bits, .scheme = sch}), x);
+        check_matvec(quantize(view, {.bits = bits, .scheme = sch, .axis = 0}), x);
+        check_matvec(quantize(view, {.bits = bits, .scheme = sch, .axis = 1}), x);
+        for (std::int64_t g : {2, 16, 32, 64, 48})
+          if (d.in % g == 0) check_matvec(quantize(view, {.bits = bits, .scheme = sch, .group_size = g}), x);
+      }
+  }
+}
+
+TEST_CASE("matvec accepts a weight made from codes and computes each row exactly for small integers") {
+  // codes times small integer x: every product and sum is exact in float, so y is exact.
+  const std::vector<std::int64_t> shape = {3, 64};
+  std::vector<std::int8_t> codes(192);
+  for (std::size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<std::int8_t>(static_cast<int>(i % 15) - 7);
+  std::vector<float> x(64);
+  for (std::size_t j = 0; j < 64; ++j) x[j] = static_cast<float>(static_cast<int>(j % 5) - 2);
+  qparams qp{.bits = 4, .scheme = scheme::affine, .group_size = 32,
+             .scales = {1, 2, 0.5f, 1, 4, 0.25f}, .zero_points = {0, 1, -2, 3, 0, -1}};
+  const auto q = quantized_tensor::from_codes(shape, qp, codes);
+  std::vector<float> y(3);
+  matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(y));
+  for (int i = 0; i < 3; ++i) {
+    double ref = 0;
+    for (int j = 0; j < 64; ++j) {
+      const int k = i * 2 + j / 32;
+      ref += (codes[static_cast<std::size_t>(i * 64 + j)] - qp.zero_points[static_cast<std::size_t>(k)]) *
+             static_cast<double>(qp.scales[static_cast<std::size_t>(k)]) * x[static_cast<std::size_t>(j)];
+    }
+    CHECK(y[static_cast<std::size_t>(i)] == static_cast<float>(ref));
+  }
+}
+
+TEST_CASE("matvec errors") {
+  std::vector<float> w(24, 0.5f), x(6), y(4), big(5);
+  const auto q = quantize(pare::tensor_view<const float>(w.data(), {4, 6}), {.bits = 8});
+  PARE_REQUIRE_ERROR(matvec(q, pare::tensor_view<const float>(big), pare::tensor_view<float>(y)), "pare::quant::matvec", "x",
+                     "6 elements", "got 5");
+  PARE_REQUIRE_ERROR(matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(big)), "pare::quant::matvec", "y",
+                     "4 elements", "got 5");
+  const auto q3 = quantize(pare::tensor_view<const float>(w.data(), {2, 3, 4}));
+  PARE_REQUIRE_ERROR(matvec(q3, pare::tensor_view<const float>(x), pare::tensor_view<float>(y)), "pare::quant::matvec", "2-D",
+                     "[2, 3, 4]");
+  std::vector<float> both(10);
+  PARE_REQUIRE_ERROR(matvec(q, pare::tensor_view<const float>(both.data(), {6}), pare::tensor_view<float>(both.data() + 2, {4})),
+                     "pare::quant::matvec", "overlap");
+}
+
+TEST_CASE("int8 activations: y equals dequantize(W)·x̂ with x quantized per block of 32 to float rounding") {
+  const std::uint64_t seed = 2718;
+  INFO("seed " << seed);
+  struct dims {
+    std::int64_t out, in;
+  };
+  for (const dims d : {dims{20, 256}, dims{9, 384}, dims{6, 100}, dims{3, 64}}) {
+    const auto wv = pare_test::random_normal<float>(static_cast<std::size_t>(d.out * d.in), seed + static_cast<std::uint64_t>(d.in));
+    auto x = pare_test::random_normal<float>(static_cast<std::size_t>(d.in), seed + 2);
+    for (std::int64_t j = 32; j < std::min<std::int64_t>(64, d.in); ++j) x[static_cast<std::size_t>(j)] = 0;  // an all-zero block
+    // x̂, computed here from the definition
+    std::vector<float> xhat(x.size());
+    for (std::size_t b = 0; b < x.size(); b += 32) {
+      const std::size_t e = std::min(x.size(), b + 32);
+      float m = 0;
+      for (std::size_t j = b; j < e; ++j) m = std::max(m, std::abs(x[j]));
+      const float s = m / 127.0f;
+      for (std::size_t j = b; j < e; ++j)
+        xhat[j] = s > 0 ? s * std::min(127.0f, std::max(-127.0f, std::nearbyint(x[j] / s))) : 0.0f;
+    }
+    const auto view = pare::tensor_view<const float>(wv.data(), {d.out, d.in});
+    for (auto sch : {scheme::symmetric, scheme::affine})
+      for (int bits : {8, 5, 4, 2})
+        for (const quantize_options base : {quantize_options{}, quantize_options{.axis = 0}, quantize_options{.group_size = 64},
+                                            quantize_options{.group_size = 128}, quantize_options{.group_size = 32}}) {
+          if (base.group_size > 0 && d.in % base.group_size != 0) continue;
+          quantize_options o = base;
+          o.bits = bits;
+          o.scheme = sch;
+          INFO("[" << d.out << ", " << d.in << "] bits " << bits << " affine " << (sch == scheme::affine) << " group " << o.group_size);
+          const auto q = quantize(view, o);
+          std::vector<float> w(static_cast<std::size_t>(d.out * d.in)), y(static_cast<std::size_t>(d.out));
+          dequantize(q, pare::tensor_view<float>(w.data(), {d.out, d.in}));
+          matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(y), {.int8_activations = true});
+          const double eps = std::numeric_limits<float>::epsilon();
+          double err_q8 = 0, err_exact = 0;
+          for (std::int64_t i = 0; i < d.out; ++i) {
+            double ref = 0, mag = 0, exact = 0;
+            for (std::int64_t j = 0; j < d.in; ++j) {
+              const double wij = w[static_cast<std::size_t>(i * d.in + j)];
+              ref += wij * xhat[static_cast<std::size_t>(j)];
+              mag += std::abs(wij * xhat[static_cast<std::size_t>(j)]);
+              exact += wij * x[static_cast<std::size_t>(j)];
+            }
+            REQUIRE(std::abs(y[static_cast<std::size_t>(i)] - ref) <= (static_cast<double>(d.in) / 16 + 32) * eps * mag + 1e-30);
+            err_q8 = std::max(err_q8, std::abs(y[static_cast<std::size_t>(i)] - exact));
+            err_exact = std::max(err_exact, mag);
+          }
+          CHECK(err_q8 <= 0.02 * err_exact);  // activation quantization costs well under 1 %
+        }
+  }
+  std::vector<float> w(64, 1.0f), x(32, 1.0f), y(2);
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  const auto q = quantize(pare::tensor_view<const float>(w.data(), {2, 32}));
+  PARE_REQUIRE_ERROR(matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(y), {.int8_activations = true}),
+                     "pare::quant::matvec", "x must be finite", "nan", "index 3");
+}
