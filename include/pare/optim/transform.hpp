@@ -1,0 +1,298 @@
+#pragma once
+/// \file
+/// The gradient-transform protocol: what a step of an optimizer is made of.
+///
+/// An optimizer in pare is a chain of transforms over the update stream (Optax's idea, Babuschkin
+/// et al., 2020): the update of a parameter starts as its gradient, every transform rewrites it,
+/// and what comes out of the last one is added to the parameter. `scale_by_adam` turns gradients
+/// into Adam directions, `scale_by_learning_rate` multiplies by −lr, `clip_by_global_norm`
+/// rescales, `keep_mask` zeroes pruned weights...
+///
+/// A transform is an aggregate of options plus member templates the optimizer calls:
+///
+/// | member | when | required |
+/// |---|---|---|
+/// | `static constexpr std::string_view name` | errors, saved kinds | yes |
+/// | `void validate() const` | construction and `add` | yes |
+/// | `template <class T> struct state` + `state<T> init(const param_step<T>&) const` | `add`: per-parameter state (buffers allocated here, once) | if stateful |
+/// | `struct scalars` + `scalars prepare(const param_step<T>&) const` (stateless) or `prepare(state<T>&, const param_step<T>&) const` (stateful; advances counters, must not throw) | once per parameter per step, before its chunks | if it has per-step values |
+/// | `void update(chunk<T>&[, const scalars&][, state<T>&]) const` | every chunk, while it is in cache | yes |
+/// | `void check(const param_step<T>&) const` | `add`: reject a parameter (throws) | no |
+/// | `void reset(state<T>&, std::int64_t begin, std::int64_t n, const std::uint8_t* mask) const` | after each chunk when the chain holds a mask: set the state of masked elements to its initial value | if stateful and used with `keep_mask` |
+/// | `void save(detail::state_writer&, const state<T>&) const`, `void load(detail::state_reader&, state<T>&) const` | `save`/`load` | if stateful and saved |
+///
+/// A *global* transform needs a value computed over every parameter before the step (a norm, a
+/// non-finite check). It has no per-parameter state and declares `struct partial` (a
+/// per-chunk partial result, value-initialized as the identity), `struct status` (kept by the
+/// optimizer between steps, readable by the user, saved), and
+/// `void reduce(partial&, const chunk<T>&) const`, `void combine(partial&, const partial&) const`,
+/// `bool finish(const partial&, status&, scalars&) const` (false skips the whole step). The
+/// optimizer makes one extra pass over the gradients for it, in which the transforms before it
+/// run as well; those must therefore be stateless.
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "pare/core/serialize.hpp"
+#include "pare/core/tensor_view.hpp"
+
+// Internal: the update kernels keep every rounding of their rule as written — no fused
+// multiply-add contraction, whatever -ffp-contract the program is compiled with — so results do
+// not depend on the compiler mode, and differences such as s − a² in centered RMSprop cancel
+// exactly as in PyTorch (a contracted s − a·a is the rounding error of a², negative half the
+// time, and its square root NaN). GCC takes a function attribute, clang a pragma in the body.
+#if defined(__clang__)
+#define PARE_DETAIL_NO_CONTRACT
+#define PARE_DETAIL_NO_CONTRACT_BODY _Pragma("clang fp contract(off)")
+#elif defined(__GNUC__)
+#define PARE_DETAIL_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
+#define PARE_DETAIL_NO_CONTRACT_BODY
+#else
+#define PARE_DETAIL_NO_CONTRACT
+#define PARE_DETAIL_NO_CONTRACT_BODY
+#endif
+
+namespace pare::optim {
+
+namespace detail {
+// pare's shared helpers (fail, require, to_text, state_writer, ...) read as `detail::` here too.
+using namespace pare::detail;  // NOLINT(google-build-using-namespace)
+}  // namespace detail
+
+/// What a transform knows about one parameter when a step starts (and at `add`).
+template <class T>
+struct param_step {
+  /// Completed steps of the optimizer before this one: 0 during the first step. Schedules are
+  /// read at this count, so the first step uses s(0).
+  std::int64_t step = 0;
+  /// The parameter's position in registration order.
+  std::size_t index = 0;
+  /// The parameter, before this step.
+  tensor_view<const T> param;
+  /// Its gradient.
+  tensor_view<const T> grad;
+};
+
+/// One cache-sized piece of one parameter, as a transform sees it during the fused pass.
+template <class T>
+struct chunk {
+  using array = Eigen::Array<T, Eigen::Dynamic, 1>;
+  /// Map of optimizer-owned memory (the update scratch and state buffers are 64-byte aligned).
+  using map = Eigen::Map<array, Eigen::Aligned64>;
+  /// Map of the user's memory.
+  using const_map = Eigen::Map<const array>;
+
+  /// The update so far. It starts as the gradient; after the last transform it is added to the
+  /// parameter (updates carry their sign: a descent step is negative).
+  map u;
+  /// The parameter's values before this step.
+  const_map p;
+  /// Offset of the chunk in the parameter, and so in every per-parameter state buffer.
+  std::int64_t begin = 0;
+  /// The parameter's position in registration order.
+  std::size_t index = 0;
+
+  [[nodiscard]] std::int64_t size() const noexcept { return u.size(); }
+};
+
+namespace detail {
+
+inline constexpr std::size_t buffer_alignment = 64;
+
+/// Allocator handing out 64-byte aligned memory, so state buffers line up with vector registers.
+template <class V>
+struct aligned_allocator {
+  using value_type = V;
+  aligned_allocator() noexcept = default;
+  template <class U>
+  aligned_allocator(const aligned_allocator<U>&) noexcept {}  // NOLINT
+  V* allocate(std::size_t n) {
+    return static_cast<V*>(::operator new(n * sizeof(V), std::align_val_t{buffer_alignment}));
+  }
+  void deallocate(V* p, std::size_t) noexcept {
+    ::operator delete(p, std::align_val_t{buffer_alignment});
+  }
+  template <class U>
+  bool operator==(const aligned_allocator<U>&) const noexcept {
+    return true;
+  }
+};
+
+}  // namespace detail
+
+/// A per-parameter state buffer: one value per element of the parameter, 64-byte aligned,
+/// filled with an initial value when it is made (at `add`), never reallocated by a step.
+template <class T>
+class state_buffer {
+ public:
+  state_buffer() = default;
+  explicit state_buffer(std::int64_t n, T initial = T(0))
+      : data_(static_cast<std::size_t>(n), initial) {}
+
+  [[nodiscard]] bool empty() const noexcept { return data_.empty(); }
+  [[nodiscard]] std::int64_t size() const noexcept {
+    return static_cast<std::int64_t>(data_.size());
+  }
+  [[nodiscard]] T* data() noexcept { return data_.data(); }
+  [[nodiscard]] const T* data() const noexcept { return data_.data(); }
+  /// The elements of `c` (aligned: chunks start at multiples of the chunk size).
+  [[nodiscard]] typename chunk<T>::map of(const chunk<T>& c) noexcept {
+    return typename chunk<T>::map(data_.data() + c.begin, c.size());
+  }
+  /// Pointer to the first element of `c`, for kernels written as plain loops.
+  [[nodiscard]] T* at(const chunk<T>& c) noexcept { return data_.data() + c.begin; }
+  void save(pare::detail::state_writer& w) const { w.values(data(), size()); }
+  void load(pare::detail::state_reader& r) { r.values(data(), size()); }
+
+ private:
+  std::vector<T, detail::aligned_allocator<T>> data_;
+};
+
+namespace detail {
+/// Sets `buffer` to `value` where the mask byte is 0 (state reset for pruned weights).
+template <class T>
+void reset_masked(state_buffer<T>& buffer, std::int64_t begin, std::int64_t n,
+                  const std::uint8_t* mask, T value = T(0)) {
+  if (buffer.empty()) return;
+  T* b = buffer.data() + begin;
+  for (std::int64_t i = 0; i < n; ++i) b[i] = mask[i] ? b[i] : value;
+}
+}  // namespace detail
+
+namespace detail {
+
+/// Σ f(x_i) over n values in 16 independent lanes, so the loop vectorizes without reordering a
+/// single sum (and without Eigen's reductions, whose AVX-512 code trips GCC 12 warnings).
+template <class T, class F>
+double lanewise_sum(const T* x, std::int64_t n, F f) {
+  constexpr int lanes = 16;
+  T acc[lanes] = {};
+  std::int64_t i = 0;
+  for (; i + lanes <= n; i += lanes)
+    for (int j = 0; j < lanes; ++j) acc[j] += f(x[i + j]);
+  for (int j = 0; i < n; ++i, ++j) acc[j] += f(x[i]);
+  double s = 0;
+  for (T a : acc) s += static_cast<double>(a);
+  return s;
+}
+
+struct none {};
+
+template <class X, class T>
+concept has_state = requires { typename X::template state<T>; };
+template <class X>
+concept has_scalars = requires { typename X::scalars; };
+template <class X>
+concept is_global = requires { typename X::partial; typename X::status; };
+
+template <class X, class T>
+struct state_of {
+  using type = none;
+};
+template <class X, class T>
+  requires has_state<X, T>
+struct state_of<X, T> {
+  using type = typename X::template state<T>;
+};
+template <class X>
+struct scalars_of {
+  using type = none;
+};
+template <has_scalars X>
+struct scalars_of<X> {
+  using type = typename X::scalars;
+};
+template <class X>
+struct partial_of {
+  using type = none;
+};
+template <is_global X>
+struct partial_of<X> {
+  using type = typename X::partial;
+};
+template <class X>
+struct status_of {
+  using type = none;
+};
+template <is_global X>
+struct status_of<X> {
+  using type = typename X::status;
+};
+
+/// Calls the `update` overload the transform declares.
+template <class X, class T, class K, class S>
+void call_update(const X& x, chunk<T>& c, const K& k, S& s) {
+  constexpr bool ks = has_scalars<X>, ss = has_state<X, T>;
+  if constexpr (ks && ss)
+    x.update(c, k, s);
+  else if constexpr (ks)
+    x.update(c, k);
+  else if constexpr (ss)
+    x.update(c, s);
+  else
+    x.update(c);
+}
+
+/// Whether `X` declares the `update` overload that matches its scalars and state.
+template <class X, class T>
+constexpr bool has_matching_update() {
+  using K = typename scalars_of<X>::type;
+  using S = typename state_of<X, T>::type;
+  if constexpr (has_scalars<X> && has_state<X, T>)
+    return requires(const X& x, chunk<T>& c, const K& k, S& s) { x.update(c, k, s); };
+  else if constexpr (has_scalars<X>)
+    return requires(const X& x, chunk<T>& c, const K& k) { x.update(c, k); };
+  else if constexpr (has_state<X, T>)
+    return requires(const X& x, chunk<T>& c, S& s) { x.update(c, s); };
+  else
+    return requires(const X& x, chunk<T>& c) { x.update(c); };
+}
+
+/// Whether a stateful transform can make its state, and a transform with scalars prepare them.
+template <class X, class T>
+constexpr bool has_matching_prepare_and_init() {
+  bool ok = true;
+  if constexpr (has_state<X, T>)
+    ok = requires(const X& x, const param_step<T>& ps) {
+      { x.init(ps) } -> std::same_as<typename X::template state<T>>;
+    };
+  if constexpr (has_scalars<X> && !is_global<X>) {
+    if constexpr (has_state<X, T>)
+      ok = ok && requires(const X& x, typename X::template state<T>& s, const param_step<T>& ps) {
+        { x.prepare(s, ps) } -> std::same_as<typename X::scalars>;
+      };
+    else
+      ok = ok && requires(const X& x, const param_step<T>& ps) {
+        { x.prepare(ps) } -> std::same_as<typename X::scalars>;
+      };
+  }
+  if constexpr (is_global<X>)
+    ok = ok && !has_state<X, T> && has_scalars<X> &&
+         requires(const X& x, typename X::partial& a, const typename X::partial& b,
+                  typename X::status& st, typename X::scalars& k, const chunk<T>& c) {
+           x.reduce(a, c);
+           x.combine(a, b);
+           { x.finish(b, st, k) } -> std::convertible_to<bool>;
+         };
+  return ok;
+}
+
+}  // namespace detail
+
+/// A gradient transform usable on parameters of type `T` (see the table at the top of this
+/// header for the members it may declare). Built-in transforms model it for float and double.
+template <class X, class T>
+concept gradient_transform = std::copy_constructible<X> && requires(const X& x) {
+  { X::name } -> std::convertible_to<std::string_view>;
+  x.validate();
+} && detail::has_matching_update<X, T>() && detail::has_matching_prepare_and_init<X, T>();
+
+}  // namespace pare::optim
