@@ -29,6 +29,16 @@ typename Traits::options options_from(const std::vector<double>& v) {
   return o;
 }
 
+/// Whether two options aggregates hold the same values, field by field.
+template <class Traits>
+bool same_options(const typename Traits::options& a, const typename Traits::options& b) {
+  bool same = true;
+  pare::optim::detail::static_for<std::tuple_size_v<decltype(Traits::fields)>>([&]<std::size_t I>() {
+    same = same && a.*std::get<I>(Traits::fields) == b.*std::get<I>(Traits::fields);
+  });
+  return same;
+}
+
 /// Group overrides from a vector in the options' field order (nan = unset).
 template <class Traits>
 typename Traits::group group_from(const std::vector<double>& v) {

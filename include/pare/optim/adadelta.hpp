@@ -89,8 +89,8 @@ struct adadelta_options {
 };
 /// Per-parameter overrides for `adadelta`.
 struct adadelta_group {
-  std::optional<double> lr, rho, eps, weight_decay;
-  std::optional<bool> maximize;
+  std::optional<double> lr{}, rho{}, eps{}, weight_decay{};
+  std::optional<bool> maximize{};
 };
 
 /// The transforms of Adadelta: negate if maximizing → coupled weight decay → Adadelta → −lr.

@@ -105,8 +105,8 @@ struct adagrad_options {
 };
 /// Per-parameter overrides for `adagrad`.
 struct adagrad_group {
-  std::optional<double> lr, lr_decay, weight_decay, initial_accumulator_value, eps;
-  std::optional<bool> maximize;
+  std::optional<double> lr{}, lr_decay{}, weight_decay{}, initial_accumulator_value{}, eps{};
+  std::optional<bool> maximize{};
 };
 
 /// The transforms of Adagrad: negate if maximizing → coupled weight decay → AdaGrad → −lr.

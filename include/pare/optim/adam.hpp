@@ -147,8 +147,8 @@ struct adamw_options {
 };
 /// Per-parameter overrides for `adam` and `adamw`.
 struct adam_group {
-  std::optional<double> lr, beta1, beta2, eps, weight_decay;
-  std::optional<bool> amsgrad, maximize;
+  std::optional<double> lr{}, beta1{}, beta2{}, eps{}, weight_decay{};
+  std::optional<bool> amsgrad{}, maximize{};
 };
 
 /// The transforms of Adam: negate if maximizing → coupled weight decay → Adam → −lr.

@@ -88,6 +88,7 @@ struct clip_by_global_norm {
   void update(chunk<T>& c, const scalars& k) const {
     if (k.factor != 1.0) c.u *= static_cast<T>(k.factor);
   }
+  [[nodiscard]] double scale_factor(const scalars& k) const noexcept { return k.factor; }
   void save(detail::state_writer& w, const status& st) const {
     w.value(st.norm);
     w.value(st.factor);

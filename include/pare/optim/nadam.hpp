@@ -120,8 +120,8 @@ struct nadam_options {
 };
 /// Per-parameter overrides for `nadam`.
 struct nadam_group {
-  std::optional<double> lr, beta1, beta2, eps, weight_decay, momentum_decay;
-  std::optional<bool> maximize;
+  std::optional<double> lr{}, beta1{}, beta2{}, eps{}, weight_decay{}, momentum_decay{};
+  std::optional<bool> maximize{};
 };
 
 /// The transforms of NAdam: negate if maximizing → coupled weight decay → NAdam → −lr.

@@ -106,6 +106,8 @@ class named_optimizer {
   [[nodiscard]] std::size_t size() const noexcept { return groups_.size(); }
   /// Completed steps.
   [[nodiscard]] std::int64_t steps() const noexcept { return impl_.steps(); }
+  /// The kind written in saved states, e.g. "pare::optim::adam<float>".
+  [[nodiscard]] std::string kind() const { return impl_.kind(); }
 
   /// Saves the full state: options, every parameter's options, step counts and buffers, in a
   /// record with this optimizer's kind ("pare::optim::adam<float>") and the parameter shapes.

@@ -93,6 +93,25 @@ concept saves_status = requires(const X& x, state_writer& w, state_reader& r,
   x.load(r, s);
 };
 
+/// A transform whose update is u ← f·u for a factor known before the chunks run:
+/// `double scale_factor() const` or `double scale_factor(const scalars&) const`. The optimizer
+/// folds leading ones into the copy of the gradient and trailing ones into the final addition
+/// (one pass over the chunk fewer each).
+template <class X>
+concept pure_scale = requires(const X& x) {
+  { x.scale_factor() } -> std::convertible_to<double>;
+} || requires(const X& x, const typename scalars_of<X>::type& k) {
+  { x.scale_factor(k) } -> std::convertible_to<double>;
+};
+
+template <class X, class K>
+double scale_factor_of(const X& x, const K& k) {
+  if constexpr (requires { x.scale_factor(); })
+    return x.scale_factor();
+  else
+    return x.scale_factor(k);
+}
+
 template <class X>
 struct is_transform_chain : std::false_type {};
 template <class... X>
@@ -177,6 +196,19 @@ class optimizer {
                 "pare::optim::optimizer: a chain can hold at most one keep_mask");
 
   static constexpr std::size_t n_tx = sizeof...(X);
+  /// Transforms [0, lead) are pure scales folded into the copy of the gradient, transforms
+  /// [tail, n_tx) pure scales folded into the addition to the parameter.
+  static constexpr std::size_t lead = [] {
+    std::size_t i = 0;
+    (void)((detail::pure_scale<X> ? (++i, false) : true) || ...);
+    return i;
+  }();
+  static constexpr std::size_t tail = [] {
+    constexpr bool pure[] = {detail::pure_scale<X>...};
+    std::size_t i = n_tx;
+    while (i > lead && pure[i - 1]) --i;
+    return i;
+  }();
   static constexpr bool has_mask = (detail::masks_parameters<X> || ...);
   static constexpr std::size_t mask_index = []() {
     std::size_t i = 0;
@@ -225,7 +257,7 @@ class optimizer {
     detail::static_for<n_tx>([&]<std::size_t I>() {
       if constexpr (detail::checks_param<tx_t<I>, T>) std::get<I>(transforms.items).check(ps);
     });
-    entry e{param, grad, transforms, {}, {}, nullptr};
+    entry e{param, grad, transforms, {}, {}, nullptr, 1, 1};
     detail::static_for<n_tx>([&]<std::size_t I>() {
       if constexpr (detail::has_state<tx_t<I>, T>)
         std::get<I>(e.state) = std::get<I>(transforms.items).init(ps);
@@ -276,6 +308,13 @@ class optimizer {
         using x = tx_t<I>;
         if constexpr (detail::has_scalars<x> && detail::has_state<x, T>)
           std::get<I>(e.k) = std::get<I>(e.tx.items).prepare(std::get<I>(e.state), ps);
+      });
+      e.pre = e.post = 1.0;
+      detail::static_for<n_tx>([&]<std::size_t I>() {
+        if constexpr (I < lead)
+          e.pre *= detail::scale_factor_of(std::get<I>(e.tx.items), std::get<I>(e.k));
+        else if constexpr (I >= tail)
+          e.post *= detail::scale_factor_of(std::get<I>(e.tx.items), std::get<I>(e.k));
       });
     }
     run([this](std::size_t t, T* scratch) { update_chunk(tasks_[t], scratch); });
@@ -415,6 +454,7 @@ class optimizer {
     states state;
     scalars k;
     const std::uint8_t* mask;
+    double pre = 1, post = 1;  // folded pure scales (see lead and tail)
   };
   struct task {
     std::uint32_t param;
@@ -476,27 +516,46 @@ class optimizer {
     return ok;
   }
 
-  void update_chunk(const task& t, T* scratch) {
+  PARE_DETAIL_NO_CONTRACT void update_chunk(const task& t, T* scratch) {
+    PARE_DETAIL_NO_CONTRACT_BODY
     entry& e = params_[t.param];
-    chunk<T> c = start(e, t, scratch);
+    const std::int64_t n = t.end - t.begin;
+    T* __restrict p = e.param.data() + t.begin;
+    const T* __restrict g = e.grad.data() + t.begin;
+    T* __restrict u = scratch;
+    const std::uint8_t* m = nullptr;
+    if constexpr (has_mask) m = e.mask == nullptr ? nullptr : e.mask + t.begin;
+    if constexpr (lead == n_tx && !has_mask) {
+      // Only scales: p ← p + f·g, no scratch.
+      const T f = static_cast<T>(e.pre * e.post);
+      for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] + f * g[i];
+      return;
+    }
+    const T pre = static_cast<T>(e.pre);
+    if (e.pre == 1.0)
+      for (std::int64_t i = 0; i < n; ++i) u[i] = g[i];
+    else
+      for (std::int64_t i = 0; i < n; ++i) u[i] = pre * g[i];
+    chunk<T> c{typename chunk<T>::map(u, n), typename chunk<T>::const_map(p, n), t.begin, t.param};
     detail::static_for<n_tx>([&]<std::size_t I>() {
-      detail::call_update(std::get<I>(e.tx.items), c, std::get<I>(e.k), std::get<I>(e.state));
+      if constexpr (I >= lead && I < tail)
+        detail::call_update(std::get<I>(e.tx.items), c, std::get<I>(e.k), std::get<I>(e.state));
     });
-    const std::int64_t n = c.size();
-    T* p = e.param.data() + t.begin;
+    const T post = static_cast<T>(e.post);
     if constexpr (has_mask) {
-      if (e.mask != nullptr) {
-        const std::uint8_t* m = e.mask + t.begin;
+      if (m != nullptr) {
         detail::static_for<n_tx>([&]<std::size_t I>() {
           if constexpr (detail::has_state<tx_t<I>, T>)
             std::get<I>(e.tx.items).reset(std::get<I>(e.state), t.begin, n, m);
         });
-        const T* u = c.u.data();
-        for (std::int64_t i = 0; i < n; ++i) p[i] = m[i] ? p[i] + u[i] : T(0);
+        for (std::int64_t i = 0; i < n; ++i) p[i] = m[i] ? p[i] + post * u[i] : T(0);
         return;
       }
     }
-    Eigen::Map<typename chunk<T>::array>(p, n) += c.u;
+    if (e.post == 1.0)
+      for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] + u[i];
+    else
+      for (std::int64_t i = 0; i < n; ++i) p[i] = p[i] + post * u[i];
   }
 
   chain_type tx_;

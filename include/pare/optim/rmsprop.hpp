@@ -108,8 +108,8 @@ struct rmsprop_options {
 };
 /// Per-parameter overrides for `rmsprop`.
 struct rmsprop_group {
-  std::optional<double> lr, alpha, eps, weight_decay, momentum;
-  std::optional<bool> centered, maximize;
+  std::optional<double> lr{}, alpha{}, eps{}, weight_decay{}, momentum{};
+  std::optional<bool> centered{}, maximize{};
 };
 
 /// The transforms of RMSprop: negate if maximizing → coupled weight decay → RMS scaling →

@@ -25,6 +25,7 @@ struct scale {
   void update(chunk<T>& c) const {
     if (factor != 1.0) c.u *= static_cast<T>(factor);
   }
+  [[nodiscard]] double scale_factor() const noexcept { return factor; }
 };
 
 /// Multiplies the update by −lr, turning a direction into a descent step (Optax's
@@ -63,6 +64,7 @@ struct scale_by_learning_rate {
   void update(chunk<T>& c, const scalars& k) const {
     c.u *= static_cast<T>(-k.lr);
   }
+  [[nodiscard]] double scale_factor(const scalars& k) const noexcept { return -k.lr; }
 };
 
 /// Multiplies the update by a schedule's value at the optimizer's completed-step count t:
@@ -89,6 +91,7 @@ struct scale_by_schedule {
   void update(chunk<T>& c, const scalars& k) const {
     if (k.factor != 1.0) c.u *= static_cast<T>(k.factor);
   }
+  [[nodiscard]] double scale_factor(const scalars& k) const noexcept { return k.factor; }
 };
 
 }  // namespace pare::optim

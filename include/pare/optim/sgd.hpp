@@ -133,8 +133,8 @@ struct nag_options {
 };
 /// Per-parameter overrides for the SGD family (`add(p, g, {.weight_decay = 0.0})`).
 struct sgd_group {
-  std::optional<double> lr, momentum, dampening, weight_decay;
-  std::optional<bool> nesterov, maximize;
+  std::optional<double> lr{}, momentum{}, dampening{}, weight_decay{};
+  std::optional<bool> nesterov{}, maximize{};
 };
 
 namespace detail {

@@ -48,6 +48,7 @@ struct skip_non_finite {
   }
   template <class T>
   void update(chunk<T>&, const scalars&) const {}
+  [[nodiscard]] double scale_factor(const scalars&) const noexcept { return 1.0; }
   void save(detail::state_writer& w, const status& st) const {
     w.value(st.skipped);
     w.value(st.last_skipped);
