@@ -45,22 +45,23 @@ struct scale_by_adadelta {
     return {state_buffer<T>(ps.param.size()), state_buffer<T>(ps.param.size())};
   }
   template <class T>
-  PARE_DETAIL_NO_CONTRACT void update(chunk<T>& c, state<T>& s) const {
-    PARE_DETAIL_NO_CONTRACT_BODY
-    T* __restrict u = c.u.data();
-    T* __restrict sq = s.square_avg.at(c);
-    T* __restrict acc = s.acc_delta.at(c);
-    const std::int64_t n = c.size();
-    const T r = static_cast<T>(rho), keep = static_cast<T>(1 - rho), e = static_cast<T>(eps);
-    for (std::int64_t i = 0; i < n; ++i) {
-      const T g = u[i];
-      const T si = r * sq[i] + keep * g * g;
-      const T a = acc[i];
-      const T delta = std::sqrt(a + e) / std::sqrt(si + e) * g;
-      sq[i] = si;
-      acc[i] = r * a + keep * delta * delta;
-      u[i] = delta;
+  struct adadelta_kernel {
+    T* square_avg;
+    T* acc_delta;
+    T rho, keep, eps;
+    T operator()(T g, T, std::int64_t i) const noexcept {
+      const T s = rho * square_avg[i] + keep * g * g;
+      const T a = acc_delta[i];
+      const T delta = std::sqrt(a + eps) / std::sqrt(s + eps) * g;
+      square_avg[i] = s;
+      acc_delta[i] = rho * a + keep * delta * delta;
+      return delta;
     }
+  };
+  template <class T>
+  adadelta_kernel<T> kernel(state<T>& s, std::int64_t begin) const noexcept {
+    return {s.square_avg.data() + begin, s.acc_delta.data() + begin, static_cast<T>(rho),
+            static_cast<T>(1 - rho), static_cast<T>(eps)};
   }
   template <class T>
   void reset(state<T>& s, std::int64_t begin, std::int64_t n, const std::uint8_t* mask) const {

@@ -56,27 +56,18 @@ struct scale_by_adagrad {
     return {1.0 / (1.0 + static_cast<double>(s.count - 1) * lr_decay)};
   }
   template <class T>
-  PARE_DETAIL_NO_CONTRACT void update(chunk<T>& c, const scalars& k, state<T>& s) const {
-    PARE_DETAIL_NO_CONTRACT_BODY
-    T* __restrict u = c.u.data();
-    T* __restrict sum = s.sum.at(c);
-    const std::int64_t n = c.size();
-    const T e = static_cast<T>(eps), d = static_cast<T>(k.decay);
-    if (k.decay == 1.0) {
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T g = u[i];
-        const T si = sum[i] + g * g;
-        sum[i] = si;
-        u[i] = g / (std::sqrt(si) + e);
-      }
-    } else {
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T g = u[i];
-        const T si = sum[i] + g * g;
-        sum[i] = si;
-        u[i] = g / (std::sqrt(si) + e) * d;
-      }
+  struct adagrad_kernel {
+    T* sum;
+    T eps, decay;
+    T operator()(T g, T, std::int64_t i) const noexcept {
+      const T s = sum[i] + g * g;
+      sum[i] = s;
+      return g / (std::sqrt(s) + eps) * decay;
     }
+  };
+  template <class T>
+  adagrad_kernel<T> kernel(const scalars& k, state<T>& s, std::int64_t begin) const noexcept {
+    return {s.sum.data() + begin, static_cast<T>(eps), static_cast<T>(k.decay)};
   }
   template <class T>
   void reset(state<T>& s, std::int64_t begin, std::int64_t n, const std::uint8_t* mask) const {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
+#include <variant>
 
 #include "pare/core/error.hpp"
 #include "pare/optim/named.hpp"
@@ -64,40 +65,43 @@ struct scale_by_adam {
     return {1.0 / (1.0 - std::pow(beta1, t)), 1.0 / std::sqrt(1.0 - std::pow(beta2, t))};
   }
   template <class T>
-  PARE_DETAIL_NO_CONTRACT void update(chunk<T>& c, const scalars& k, state<T>& s) const {
-    PARE_DETAIL_NO_CONTRACT_BODY
-    // One fused loop (vectorized by the compiler; std::sqrt is IEEE-exact, see docs/optim.md).
-    T* __restrict u = c.u.data();
-    T* __restrict m = s.exp_avg.at(c);
-    T* __restrict v = s.exp_avg_sq.at(c);
-    const std::int64_t n = c.size();
-    const T b1 = static_cast<T>(beta1), k1 = static_cast<T>(1 - beta1);
-    const T b2 = static_cast<T>(beta2), k2 = static_cast<T>(1 - beta2);
-    const T c1 = static_cast<T>(k.inv_bias_correction1);
-    const T c2 = static_cast<T>(k.inv_sqrt_bias_correction2), e = static_cast<T>(eps);
-    if (amsgrad) {
-      T* __restrict vm = s.max_exp_avg_sq.at(c);
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T g = u[i];
-        const T mi = b1 * m[i] + k1 * g;
-        const T vi = b2 * v[i] + k2 * g * g;
-        const T a = vm[i];
-        const T vmax = (a < vi || vi != vi) ? vi : a;  // a NaN on either side wins (torch.maximum)
-        m[i] = mi;
-        v[i] = vi;
-        vm[i] = vmax;
-        u[i] = mi / (std::sqrt(vmax) * c2 + e) * c1;
-      }
-    } else {
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T g = u[i];
-        const T mi = b1 * m[i] + k1 * g;
-        const T vi = b2 * v[i] + k2 * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        u[i] = mi / (std::sqrt(vi) * c2 + e) * c1;
-      }
+  struct adam_kernel {
+    T* exp_avg;
+    T* exp_avg_sq;
+    T b1, k1, b2, k2, c1, c2, eps;
+    T operator()(T g, T, std::int64_t i) const noexcept {
+      const T m = b1 * exp_avg[i] + k1 * g;
+      const T v = b2 * exp_avg_sq[i] + k2 * g * g;
+      exp_avg[i] = m;
+      exp_avg_sq[i] = v;
+      return m / (std::sqrt(v) * c2 + eps) * c1;
     }
+  };
+  template <class T>
+  struct amsgrad_kernel {
+    adam_kernel<T> adam;
+    T* max_exp_avg_sq;
+    T operator()(T g, T, std::int64_t i) const noexcept {
+      const T m = adam.b1 * adam.exp_avg[i] + adam.k1 * g;
+      const T v = adam.b2 * adam.exp_avg_sq[i] + adam.k2 * g * g;
+      const T a = max_exp_avg_sq[i];
+      const T vmax = (a < v || v != v) ? v : a;  // a NaN on either side wins, as torch.maximum
+      adam.exp_avg[i] = m;
+      adam.exp_avg_sq[i] = v;
+      max_exp_avg_sq[i] = vmax;
+      return m / (std::sqrt(vmax) * adam.c2 + adam.eps) * adam.c1;
+    }
+  };
+  template <class T>
+  std::variant<adam_kernel<T>, amsgrad_kernel<T>> kernel(const scalars& k, state<T>& s,
+                                                         std::int64_t begin) const noexcept {
+    const adam_kernel<T> a{s.exp_avg.data() + begin, s.exp_avg_sq.data() + begin,
+                           static_cast<T>(beta1), static_cast<T>(1 - beta1),
+                           static_cast<T>(beta2), static_cast<T>(1 - beta2),
+                           static_cast<T>(k.inv_bias_correction1),
+                           static_cast<T>(k.inv_sqrt_bias_correction2), static_cast<T>(eps)};
+    if (!amsgrad) return a;
+    return amsgrad_kernel<T>{a, s.max_exp_avg_sq.data() + begin};
   }
   template <class T>
   void reset(state<T>& s, std::int64_t begin, std::int64_t n, const std::uint8_t* mask) const {

@@ -24,14 +24,17 @@ struct clip_by_value {
     detail::require(clip_value >= 0, name, "clip_value", ">= 0", clip_value);
   }
   template <class T>
-  void update(chunk<T>& c) const {
-    // Written so that NaN compares false and stays (as torch.clamp); vectorizes to max/min.
-    const T hi = static_cast<T>(clip_value), lo = -hi;
-    T* u = c.u.data();
-    for (std::int64_t i = 0; i < c.size(); ++i) {
-      const T x = u[i] < lo ? lo : u[i];
-      u[i] = x > hi ? hi : x;
+  struct clamp_kernel {
+    T lo, hi;
+    T operator()(T u, T, std::int64_t) const noexcept {
+      // NaN compares false and stays (as torch.clamp); vectorizes to max/min.
+      const T x = u < lo ? lo : u;
+      return x > hi ? hi : x;
     }
+  };
+  template <class T>
+  clamp_kernel<T> kernel(std::int64_t) const noexcept {
+    return {static_cast<T>(-clip_value), static_cast<T>(clip_value)};
   }
 };
 
@@ -85,8 +88,8 @@ struct clip_by_global_norm {
     return true;
   }
   template <class T>
-  void update(chunk<T>& c, const scalars& k) const {
-    if (k.factor != 1.0) c.u *= static_cast<T>(k.factor);
+  detail::scale_kernel<T> kernel(const scalars& k, std::int64_t) const noexcept {
+    return {static_cast<T>(k.factor)};
   }
   [[nodiscard]] double scale_factor(const scalars& k) const noexcept { return k.factor; }
   void save(detail::state_writer& w, const status& st) const {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "pare/core/error.hpp"
@@ -113,11 +114,14 @@ class keep_mask {
   }
 
   template <class T>
-  void update(chunk<T>& c, const scalars& k) const {
-    if (k.mask == nullptr) return;
-    const std::uint8_t* m = k.mask + c.begin;
-    T* u = c.u.data();
-    for (std::int64_t i = 0; i < c.size(); ++i) u[i] = m[i] ? u[i] : T(0);
+  struct masked_kernel {
+    const std::uint8_t* mask;
+    T operator()(T u, T, std::int64_t i) const noexcept { return mask[i] ? u : T(0); }
+  };
+  template <class T>
+  std::variant<detail::identity_kernel<T>, masked_kernel<T>> kernel(const scalars& k, std::int64_t begin) const noexcept {
+    if (k.mask == nullptr) return detail::identity_kernel<T>{};
+    return masked_kernel<T>{k.mask + begin};
   }
 
  private:

@@ -68,24 +68,25 @@ struct scale_by_nadam {
             1.0 / std::sqrt(1.0 - std::pow(beta2, t))};
   }
   template <class T>
-  PARE_DETAIL_NO_CONTRACT void update(chunk<T>& c, const scalars& k, state<T>& s) const {
-    PARE_DETAIL_NO_CONTRACT_BODY
-    T* __restrict u = c.u.data();
-    T* __restrict m = s.exp_avg.at(c);
-    T* __restrict v = s.exp_avg_sq.at(c);
-    const std::int64_t n = c.size();
-    const T b1 = static_cast<T>(beta1), k1 = static_cast<T>(1 - beta1);
-    const T b2 = static_cast<T>(beta2), k2 = static_cast<T>(1 - beta2);
-    const T cg = static_cast<T>(k.grad_coefficient), cm = static_cast<T>(k.momentum_coefficient);
-    const T c2 = static_cast<T>(k.inv_sqrt_bias_correction2), e = static_cast<T>(eps);
-    for (std::int64_t i = 0; i < n; ++i) {
-      const T g = u[i];
-      const T mi = b1 * m[i] + k1 * g;
-      const T vi = b2 * v[i] + k2 * g * g;
-      m[i] = mi;
-      v[i] = vi;
-      u[i] = (cg * g + cm * mi) / (std::sqrt(vi) * c2 + e);
+  struct nadam_kernel {
+    T* exp_avg;
+    T* exp_avg_sq;
+    T b1, k1, b2, k2, cg, cm, c2, eps;
+    T operator()(T g, T, std::int64_t i) const noexcept {
+      const T m = b1 * exp_avg[i] + k1 * g;
+      const T v = b2 * exp_avg_sq[i] + k2 * g * g;
+      exp_avg[i] = m;
+      exp_avg_sq[i] = v;
+      return (cg * g + cm * m) / (std::sqrt(v) * c2 + eps);
     }
+  };
+  template <class T>
+  nadam_kernel<T> kernel(const scalars& k, state<T>& s, std::int64_t begin) const noexcept {
+    return {s.exp_avg.data() + begin, s.exp_avg_sq.data() + begin,
+            static_cast<T>(beta1), static_cast<T>(1 - beta1),
+            static_cast<T>(beta2), static_cast<T>(1 - beta2),
+            static_cast<T>(k.grad_coefficient), static_cast<T>(k.momentum_coefficient),
+            static_cast<T>(k.inv_sqrt_bias_correction2), static_cast<T>(eps)};
   }
   template <class T>
   void reset(state<T>& s, std::int64_t begin, std::int64_t n, const std::uint8_t* mask) const {

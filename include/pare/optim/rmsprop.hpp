@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
+#include <variant>
 
 #include "pare/core/error.hpp"
 #include "pare/optim/named.hpp"
@@ -50,30 +51,33 @@ struct scale_by_rms {
     return {state_buffer<T>(n), centered ? state_buffer<T>(n) : state_buffer<T>{}};
   }
   template <class T>
-  PARE_DETAIL_NO_CONTRACT void update(chunk<T>& c, state<T>& s) const {
-    PARE_DETAIL_NO_CONTRACT_BODY
-    T* __restrict u = c.u.data();
-    T* __restrict sq = s.square_avg.at(c);
-    const std::int64_t n = c.size();
-    const T a = static_cast<T>(alpha), keep = static_cast<T>(1 - alpha), e = static_cast<T>(eps);
-    if (centered) {
-      T* __restrict ga = s.grad_avg.at(c);
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T g = u[i];
-        const T si = a * sq[i] + keep * g * g;
-        const T gi = a * ga[i] + keep * g;
-        sq[i] = si;
-        ga[i] = gi;
-        u[i] = g / (std::sqrt(si - gi * gi) + e);
-      }
-    } else {
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T g = u[i];
-        const T si = a * sq[i] + keep * g * g;
-        sq[i] = si;
-        u[i] = g / (std::sqrt(si) + e);
-      }
+  struct rms_kernel {
+    T* square_avg;
+    T alpha, keep, eps;
+    T operator()(T g, T, std::int64_t i) const noexcept {
+      const T s = alpha * square_avg[i] + keep * g * g;
+      square_avg[i] = s;
+      return g / (std::sqrt(s) + eps);
     }
+  };
+  template <class T>
+  struct centered_kernel {
+    T* square_avg;
+    T* grad_avg;
+    T alpha, keep, eps;
+    T operator()(T g, T, std::int64_t i) const noexcept {
+      const T s = alpha * square_avg[i] + keep * g * g;
+      const T a = alpha * grad_avg[i] + keep * g;
+      square_avg[i] = s;
+      grad_avg[i] = a;
+      return g / (std::sqrt(s - a * a) + eps);
+    }
+  };
+  template <class T>
+  std::variant<rms_kernel<T>, centered_kernel<T>> kernel(state<T>& s, std::int64_t begin) const noexcept {
+    const T a = static_cast<T>(alpha), keep = static_cast<T>(1 - alpha), e = static_cast<T>(eps);
+    if (!centered) return rms_kernel<T>{s.square_avg.data() + begin, a, keep, e};
+    return centered_kernel<T>{s.square_avg.data() + begin, s.grad_avg.data() + begin, a, keep, e};
   }
   template <class T>
   void reset(state<T>& s, std::int64_t begin, std::int64_t n, const std::uint8_t* mask) const {

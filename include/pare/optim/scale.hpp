@@ -22,8 +22,8 @@ struct scale {
   static constexpr std::string_view name = "pare::optim::scale";
   void validate() const { detail::require(std::isfinite(factor), name, "factor", "finite", factor); }
   template <class T>
-  void update(chunk<T>& c) const {
-    if (factor != 1.0) c.u *= static_cast<T>(factor);
+  detail::scale_kernel<T> kernel(std::int64_t) const noexcept {
+    return {static_cast<T>(factor)};
   }
   [[nodiscard]] double scale_factor() const noexcept { return factor; }
 };
@@ -61,8 +61,8 @@ struct scale_by_learning_rate {
     }
   }
   template <class T>
-  void update(chunk<T>& c, const scalars& k) const {
-    c.u *= static_cast<T>(-k.lr);
+  detail::scale_kernel<T> kernel(const scalars& k, std::int64_t) const noexcept {
+    return {static_cast<T>(-k.lr)};
   }
   [[nodiscard]] double scale_factor(const scalars& k) const noexcept { return -k.lr; }
 };
@@ -88,8 +88,8 @@ struct scale_by_schedule {
     return {v};
   }
   template <class T>
-  void update(chunk<T>& c, const scalars& k) const {
-    if (k.factor != 1.0) c.u *= static_cast<T>(k.factor);
+  detail::scale_kernel<T> kernel(const scalars& k, std::int64_t) const noexcept {
+    return {static_cast<T>(k.factor)};
   }
   [[nodiscard]] double scale_factor(const scalars& k) const noexcept { return k.factor; }
 };

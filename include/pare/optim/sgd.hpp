@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
+#include <variant>
 
 #include "pare/core/error.hpp"
 #include "pare/optim/named.hpp"
@@ -59,30 +60,22 @@ struct scale_by_momentum {
     return k;
   }
   template <class T>
-  PARE_DETAIL_NO_CONTRACT void update(chunk<T>& c, const scalars& k, state<T>& s) const {
-    PARE_DETAIL_NO_CONTRACT_BODY
-    if (momentum == 0) return;
-    T* __restrict u = c.u.data();
-    T* __restrict b = s.buffer.at(c);
-    const std::int64_t n = c.size();
-    const T mu = static_cast<T>(momentum), keep = static_cast<T>(1 - dampening);
-    if (k.first) {
-      for (std::int64_t i = 0; i < n; ++i) b[i] = u[i];
-      if (nesterov)
-        for (std::int64_t i = 0; i < n; ++i) u[i] = u[i] + mu * b[i];
-    } else if (nesterov) {
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T bi = mu * b[i] + keep * u[i];
-        b[i] = bi;
-        u[i] = u[i] + mu * bi;
-      }
-    } else {
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T bi = mu * b[i] + keep * u[i];
-        b[i] = bi;
-        u[i] = bi;
-      }
+  struct heavy_ball_kernel {
+    T* buffer;
+    T mu, keep;
+    bool first, nesterov;
+    T operator()(T u, T, std::int64_t i) const noexcept {
+      const T b = first ? u : mu * buffer[i] + keep * u;
+      buffer[i] = b;
+      return nesterov ? u + mu * b : b;
     }
+  };
+  template <class T>
+  std::variant<detail::identity_kernel<T>, heavy_ball_kernel<T>> kernel(const scalars& k, state<T>& s,
+                                                                        std::int64_t begin) const noexcept {
+    if (momentum == 0) return detail::identity_kernel<T>{};
+    return heavy_ball_kernel<T>{s.buffer.data() + begin, static_cast<T>(momentum),
+                                static_cast<T>(1 - dampening), k.first, nesterov};
   }
   template <class T>
   void reset(state<T>& s, std::int64_t begin, std::int64_t n, const std::uint8_t* mask) const {

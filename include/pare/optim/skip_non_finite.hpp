@@ -47,7 +47,9 @@ struct skip_non_finite {
     return total.finite;
   }
   template <class T>
-  void update(chunk<T>&, const scalars&) const {}
+  detail::identity_kernel<T> kernel(const scalars&, std::int64_t) const noexcept {
+    return {};
+  }
   [[nodiscard]] double scale_factor(const scalars&) const noexcept { return 1.0; }
   void save(detail::state_writer& w, const status& st) const {
     w.value(st.skipped);

@@ -16,10 +16,18 @@
 /// | `void validate() const` | construction and `add` | yes |
 /// | `template <class T> struct state` + `state<T> init(const param_step<T>&) const` | `add`: per-parameter state (buffers allocated here, once) | if stateful |
 /// | `struct scalars` + `scalars prepare(const param_step<T>&) const` (stateless) or `prepare(state<T>&, const param_step<T>&) const` (stateful; advances counters, must not throw) | once per parameter per step, before its chunks | if it has per-step values |
-/// | `void update(chunk<T>&[, const scalars&][, state<T>&]) const` | every chunk, while it is in cache | yes |
+/// | `kernel([scalars,] [state<T>&,] std::int64_t begin) const` → a callable `T(T u, T p, std::int64_t i)` (or a `std::variant` of such) | per chunk: the element-wise form, fused with its neighbours into one loop; `i` counts from `begin` | this or `update` |
+/// | `void update(chunk<T>&[, const scalars&][, state<T>&]) const` | per chunk, on the update scratch, for transforms that are not element-wise | this or `kernel` |
+/// | `double scale_factor([const scalars&]) const` | a pure scale u ← f·u: folded into the gradient read or the parameter write | no |
 /// | `void check(const param_step<T>&) const` | `add`: reject a parameter (throws) | no |
 /// | `void reset(state<T>&, std::int64_t begin, std::int64_t n, const std::uint8_t* mask) const` | after each chunk when the chain holds a mask: set the state of masked elements to its initial value | if stateful and used with `keep_mask` |
 /// | `void save(detail::state_writer&, const state<T>&) const`, `void load(detail::state_reader&, state<T>&) const` | `save`/`load` | if stateful and saved |
+///
+/// Element kernels are how the whole chain becomes one loop: for each element the optimizer
+/// reads the gradient, passes it through every transform's kernel, and writes the parameter,
+/// touching each state buffer once. A kernel may be a `std::variant` of callables when the
+/// options pick different loops (AMSGrad or not); the optimizer instantiates one fused loop per
+/// combination and picks it once per chunk.
 ///
 /// A *global* transform needs a value computed over every parameter before the step (a norm, a
 /// non-finite check). It has no per-parameter state and declares `struct partial` (a
@@ -37,28 +45,13 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <Eigen/Core>
 
 #include "pare/core/serialize.hpp"
 #include "pare/core/tensor_view.hpp"
-
-// Internal: the update kernels keep every rounding of their rule as written — no fused
-// multiply-add contraction, whatever -ffp-contract the program is compiled with — so results do
-// not depend on the compiler mode, and differences such as s − a² in centered RMSprop cancel
-// exactly as in PyTorch (a contracted s − a·a is the rounding error of a², negative half the
-// time, and its square root NaN). GCC takes a function attribute, clang a pragma in the body.
-#if defined(__clang__)
-#define PARE_DETAIL_NO_CONTRACT
-#define PARE_DETAIL_NO_CONTRACT_BODY _Pragma("clang fp contract(off)")
-#elif defined(__GNUC__)
-#define PARE_DETAIL_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
-#define PARE_DETAIL_NO_CONTRACT_BODY
-#else
-#define PARE_DETAIL_NO_CONTRACT
-#define PARE_DETAIL_NO_CONTRACT_BODY
-#endif
 
 namespace pare::optim {
 
@@ -147,8 +140,6 @@ class state_buffer {
   [[nodiscard]] typename chunk<T>::map of(const chunk<T>& c) noexcept {
     return typename chunk<T>::map(data_.data() + c.begin, c.size());
   }
-  /// Pointer to the first element of `c`, for kernels written as plain loops.
-  [[nodiscard]] T* at(const chunk<T>& c) noexcept { return data_.data() + c.begin; }
   void save(pare::detail::state_writer& w) const { w.values(data(), size()); }
   void load(pare::detail::state_reader& r) { r.values(data(), size()); }
 
@@ -241,6 +232,67 @@ void call_update(const X& x, chunk<T>& c, const K& k, S& s) {
     x.update(c);
 }
 
+/// Makes the element kernel of a transform for the chunk starting at `begin`, from the
+/// `kernel` overload it declares: `kernel(k, s, begin)`, `kernel<T>(k, begin)`,
+/// `kernel(s, begin)` or `kernel<T>(begin)`.
+template <class T, class X, class K, class S>
+auto make_kernel(const X& x, const K& k, S& s, std::int64_t begin) {
+  constexpr bool ks = has_scalars<X>, ss = has_state<X, T>;
+  if constexpr (ks && ss)
+    return x.kernel(k, s, begin);
+  else if constexpr (ks)
+    return x.template kernel<T>(k, begin);
+  else if constexpr (ss)
+    return x.kernel(s, begin);
+  else
+    return x.template kernel<T>(begin);
+}
+
+/// The kernel of a transform that leaves the update as it is (an inactive option).
+template <class T>
+struct identity_kernel {
+  T operator()(T u, T, std::int64_t) const noexcept { return u; }
+};
+/// The kernel u ← f·u.
+template <class T>
+struct scale_kernel {
+  T factor;
+  T operator()(T u, T, std::int64_t) const noexcept { return factor * u; }
+};
+
+template <class V>
+struct is_variant : std::false_type {};
+template <class... A>
+struct is_variant<std::variant<A...>> : std::true_type {};
+
+/// Whether `X` has an element kernel: `make_kernel` compiles and gives a callable
+/// `T(T u, T p, std::int64_t i)` (or a std::variant of such).
+template <class X, class T>
+constexpr bool has_kernel() {
+  using K = typename scalars_of<X>::type;
+  using S = typename state_of<X, T>::type;
+  constexpr bool declared = [] {
+    if constexpr (has_scalars<X> && has_state<X, T>)
+      return requires(const X& x, const K& k, S& s) { x.kernel(k, s, std::int64_t{}); };
+    else if constexpr (has_scalars<X>)
+      return requires(const X& x, const K& k) { x.template kernel<T>(k, std::int64_t{}); };
+    else if constexpr (has_state<X, T>)
+      return requires(const X& x, S& s) { x.kernel(s, std::int64_t{}); };
+    else
+      return requires(const X& x) { x.template kernel<T>(std::int64_t{}); };
+  }();
+  if constexpr (declared) {
+    using R = decltype(make_kernel<T>(std::declval<const X&>(), std::declval<const K&>(),
+                                      std::declval<S&>(), std::int64_t{}));
+    if constexpr (is_variant<R>::value)
+      return true;
+    else
+      return std::is_invocable_r_v<T, const R&, T, T, std::int64_t>;
+  } else {
+    return false;
+  }
+}
+
 /// Whether `X` declares the `update` overload that matches its scalars and state.
 template <class X, class T>
 constexpr bool has_matching_update() {
@@ -293,6 +345,7 @@ template <class X, class T>
 concept gradient_transform = std::copy_constructible<X> && requires(const X& x) {
   { X::name } -> std::convertible_to<std::string_view>;
   x.validate();
-} && detail::has_matching_update<X, T>() && detail::has_matching_prepare_and_init<X, T>();
+} && (detail::has_kernel<X, T>() || detail::has_matching_update<X, T>()) &&
+    detail::has_matching_prepare_and_init<X, T>();
 
 }  // namespace pare::optim

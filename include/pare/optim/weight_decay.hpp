@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <variant>
 
 #include "pare/core/error.hpp"
 #include "pare/optim/transform.hpp"
@@ -19,13 +20,15 @@ namespace pare::optim {
 
 namespace detail {
 template <class T>
-PARE_DETAIL_NO_CONTRACT void add_decay(chunk<T>& c, double weight_decay) {
-  PARE_DETAIL_NO_CONTRACT_BODY
-  if (weight_decay == 0) return;
-  T* __restrict u = c.u.data();
-  const T* __restrict p = c.p.data();
-  const T wd = static_cast<T>(weight_decay);
-  for (std::int64_t i = 0; i < c.size(); ++i) u[i] = u[i] + wd * p[i];
+struct decay_kernel {
+  T weight_decay;
+  T operator()(T u, T p, std::int64_t) const noexcept { return u + weight_decay * p; }
+};
+/// wd = 0 leaves the update untouched (as PyTorch skips the term), even for a non-finite p.
+template <class T>
+std::variant<identity_kernel<T>, decay_kernel<T>> decay(double weight_decay) noexcept {
+  if (weight_decay == 0) return identity_kernel<T>{};
+  return decay_kernel<T>{static_cast<T>(weight_decay)};
 }
 }  // namespace detail
 
@@ -39,8 +42,8 @@ struct add_weight_decay {
     detail::require(weight_decay >= 0, name, "weight_decay", ">= 0", weight_decay);
   }
   template <class T>
-  void update(chunk<T>& c) const {
-    detail::add_decay(c, weight_decay);
+  auto kernel(std::int64_t) const noexcept {
+    return detail::decay<T>(weight_decay);
   }
 };
 
@@ -55,8 +58,8 @@ struct add_decayed_weights {
     detail::require(weight_decay >= 0, name, "weight_decay", ">= 0", weight_decay);
   }
   template <class T>
-  void update(chunk<T>& c) const {
-    detail::add_decay(c, weight_decay);
+  auto kernel(std::int64_t) const noexcept {
+    return detail::decay<T>(weight_decay);
   }
 };
 
