@@ -351,3 +351,53 @@ TEST_CASE("chain flattens nested chains and the named optimizers' chains compose
         "pare::optim::chain<float>(pare::optim::clip_by_global_norm, pare::optim::scale, pare::optim::scale_by_adam, "
         "pare::optim::add_decayed_weights, pare::optim::scale_by_learning_rate)");
 }
+
+namespace {
+// docs/optim.md's example of a user transform with an element kernel: sign SGD.
+struct scale_by_sign {
+  static constexpr std::string_view name = "my::scale_by_sign";
+  void validate() const {}
+  template <class T>
+  auto kernel(std::int64_t) const {
+    return [](T u, T, std::int64_t) { return T((u > 0) - (u < 0)); };
+  }
+};
+static_assert(po::gradient_transform<scale_by_sign, float>);
+
+// A user transform that works on the whole chunk instead (it splits the fused loop).
+struct halve_update {
+  static constexpr std::string_view name = "my::halve_update";
+  void validate() const {}
+  template <class T>
+  void update(po::chunk<T>& c) const {
+    c.u *= T(0.5);
+  }
+};
+static_assert(po::gradient_transform<halve_update, double>);
+}  // namespace
+
+TEST_CASE("user transforms: an element kernel fuses, a chunk update splits the loop, results agree") {
+  std::vector<float> w = {1, 2, 3}, g = {0.5f, -0.25f, 0.0f};
+  auto sign_sgd = po::chain<float>(scale_by_sign{}, po::scale_by_learning_rate{.lr = 0.25});
+  sign_sgd.add(w, g);
+  sign_sgd.step();
+  CHECK(w == std::vector<float>{0.75f, 2.25f, 3.0f});
+
+  const auto n = static_cast<std::size_t>(2 * po::detail::optim_chunk<double> + 3);
+  std::vector<double> a = pare_test::random_normal(n, 8), b = a, gd = pare_test::random_normal(n, 9);
+  std::vector<std::uint8_t> m(n, 1);
+  m[4] = 0;
+  const po::mask_view mv(m.data(), {static_cast<std::int64_t>(n)});
+  auto split = po::chain<double>(po::scale_by_adam{}, halve_update{}, po::add_decayed_weights{.weight_decay = 0.1},
+                                 po::scale_by_learning_rate{.lr = 0.01}, po::keep_mask({mv}));
+  auto fused = po::chain<double>(po::scale_by_adam{}, po::scale{.factor = 0.5}, po::add_decayed_weights{.weight_decay = 0.1},
+                                 po::scale_by_learning_rate{.lr = 0.01}, po::keep_mask({mv}));
+  split.add(a, gd);
+  fused.add(b, gd);
+  for (int t = 0; t < 3; ++t) {
+    split.step();
+    fused.step();
+  }
+  CHECK(a == b);
+  CHECK(a[4] == 0.0);
+}

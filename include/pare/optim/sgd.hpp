@@ -97,52 +97,36 @@ struct scale_by_momentum {
   }
 };
 
+/// Options of the SGD family; only the defaults of momentum and nesterov differ between
+/// `sgd_options`, `momentum_options` and `nag_options`.
+template <double Momentum, bool Nesterov>
+struct basic_sgd_options {
+  double lr = 1e-3;
+  double momentum = Momentum;
+  double dampening = 0.0;
+  double weight_decay = 0.0;
+  bool nesterov = Nesterov;
+  bool maximize = false;
+};
 /// Options of `pare::optim::sgd` (PyTorch's SGD; lr 1e-3 as in torch ≥ 2.0).
-struct sgd_options {
-  double lr = 1e-3;
-  double momentum = 0.0;
-  double dampening = 0.0;
-  double weight_decay = 0.0;
-  bool nesterov = false;
-  bool maximize = false;
-};
+using sgd_options = basic_sgd_options<0.0, false>;
 /// Options of `pare::optim::momentum`: SGD with heavy-ball momentum 0.9.
-struct momentum_options {
-  double lr = 1e-3;
-  double momentum = 0.9;
-  double dampening = 0.0;
-  double weight_decay = 0.0;
-  bool nesterov = false;
-  bool maximize = false;
-};
+using momentum_options = basic_sgd_options<0.9, false>;
 /// Options of `pare::optim::nag`: SGD with Nesterov momentum 0.9.
-struct nag_options {
-  double lr = 1e-3;
-  double momentum = 0.9;
-  double dampening = 0.0;
-  double weight_decay = 0.0;
-  bool nesterov = true;
-  bool maximize = false;
-};
+using nag_options = basic_sgd_options<0.9, true>;
 /// Per-parameter overrides for the SGD family (`add(p, g, {.weight_decay = 0.0})`).
 struct sgd_group {
   std::optional<double> lr{}, momentum{}, dampening{}, weight_decay{};
   std::optional<bool> nesterov{}, maximize{};
 };
 
-namespace detail {
-template <class O>
-auto sgd_family_chain(const O& o) {
+/// The transforms of SGD: negate if maximizing → coupled weight decay → momentum → −lr.
+template <double Momentum, bool Nesterov>
+auto as_chain(const basic_sgd_options<Momentum, Nesterov>& o) {
   return chain(scale{.factor = o.maximize ? -1.0 : 1.0}, add_weight_decay{.weight_decay = o.weight_decay},
                scale_by_momentum{.momentum = o.momentum, .dampening = o.dampening, .nesterov = o.nesterov},
                scale_by_learning_rate<double>{.lr = o.lr});
 }
-}  // namespace detail
-
-/// The transforms of SGD: negate if maximizing → coupled weight decay → momentum → −lr.
-inline auto as_chain(const sgd_options& o) { return detail::sgd_family_chain(o); }
-inline auto as_chain(const momentum_options& o) { return detail::sgd_family_chain(o); }
-inline auto as_chain(const nag_options& o) { return detail::sgd_family_chain(o); }
 
 namespace detail {
 template <class O, const std::string_view& Name>

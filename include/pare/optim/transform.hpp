@@ -184,39 +184,32 @@ concept has_scalars = requires { typename X::scalars; };
 template <class X>
 concept is_global = requires { typename X::partial; typename X::status; };
 
+// X's member types, or `none` when X does not declare them (the members are only named when
+// present: std::conditional_t picks the holder, and only the chosen one's ::type is formed).
 template <class X, class T>
-struct state_of {
-  using type = none;
-};
-template <class X, class T>
-  requires has_state<X, T>
-struct state_of<X, T> {
+struct state_member {
   using type = typename X::template state<T>;
 };
 template <class X>
-struct scalars_of {
-  using type = none;
-};
-template <has_scalars X>
-struct scalars_of<X> {
+struct scalars_member {
   using type = typename X::scalars;
 };
 template <class X>
-struct partial_of {
-  using type = none;
-};
-template <is_global X>
-struct partial_of<X> {
+struct partial_member {
   using type = typename X::partial;
 };
 template <class X>
-struct status_of {
-  using type = none;
-};
-template <is_global X>
-struct status_of<X> {
+struct status_member {
   using type = typename X::status;
 };
+template <class X, class T>
+using state_of = std::conditional_t<has_state<X, T>, state_member<X, T>, std::type_identity<none>>;
+template <class X>
+using scalars_of = std::conditional_t<has_scalars<X>, scalars_member<X>, std::type_identity<none>>;
+template <class X>
+using partial_of = std::conditional_t<is_global<X>, partial_member<X>, std::type_identity<none>>;
+template <class X>
+using status_of = std::conditional_t<is_global<X>, status_member<X>, std::type_identity<none>>;
 
 /// Calls the `update` overload the transform declares.
 template <class X, class T, class K, class S>

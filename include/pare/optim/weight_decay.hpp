@@ -32,12 +32,21 @@ std::variant<identity_kernel<T>, decay_kernel<T>> decay(double weight_decay) noe
 }
 }  // namespace detail
 
-/// Coupled weight decay (L2 regularization through the gradient): u ← u + wd·p. Put it before
-/// the scaling rule. Equivalent to a loss term (wd/2)·‖p‖² (Keras `l2(wd/2)`).
-struct add_weight_decay {
+namespace detail {
+struct coupled_decay {
+  static constexpr std::string_view name = "pare::optim::add_weight_decay";
+};
+struct decoupled_decay {
+  static constexpr std::string_view name = "pare::optim::add_decayed_weights";
+};
+}  // namespace detail
+
+/// u ← u + wd·p; `Where` only names it (see the two aliases below).
+template <class Where>
+struct basic_weight_decay {
   double weight_decay = 0.0;
 
-  static constexpr std::string_view name = "pare::optim::add_weight_decay";
+  static constexpr std::string_view name = Where::name;
   void validate() const {
     detail::require(weight_decay >= 0, name, "weight_decay", ">= 0", weight_decay);
   }
@@ -46,21 +55,14 @@ struct add_weight_decay {
     return detail::decay<T>(weight_decay);
   }
 };
+
+/// Coupled weight decay (L2 regularization through the gradient): u ← u + wd·p. Put it before
+/// the scaling rule. Equivalent to a loss term (wd/2)·‖p‖² (Keras `l2(wd/2)`).
+using add_weight_decay = basic_weight_decay<detail::coupled_decay>;
 
 /// Decoupled weight decay (Loshchilov & Hutter, "Decoupled Weight Decay Regularization", 2019):
 /// u ← u + wd·p placed *after* the scaling rule and before `scale_by_learning_rate`, so the
 /// step is p·(1 − lr·wd) − lr·rule(g) (Optax's `add_decayed_weights`, PyTorch's AdamW).
-struct add_decayed_weights {
-  double weight_decay = 0.0;
-
-  static constexpr std::string_view name = "pare::optim::add_decayed_weights";
-  void validate() const {
-    detail::require(weight_decay >= 0, name, "weight_decay", ">= 0", weight_decay);
-  }
-  template <class T>
-  auto kernel(std::int64_t) const noexcept {
-    return detail::decay<T>(weight_decay);
-  }
-};
+using add_decayed_weights = basic_weight_decay<detail::decoupled_decay>;
 
 }  // namespace pare::optim
