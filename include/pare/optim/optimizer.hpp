@@ -3,12 +3,14 @@
 /// `pare::optim::optimizer<T, X...>`: runs a chain of gradient transforms over registered
 /// parameters, fused over cache-sized chunks.
 ///
-/// Each step walks every parameter in chunks of 16 KiB per buffer. For a chunk, an update
-/// scratch (allocated once) starts as the gradient, every transform rewrites it (and its own
-/// state) while everything is in cache, and the result is added to the parameter. So the
-/// parameter, its gradient and each state buffer cross memory once per step, whatever the
+/// Each step walks every parameter in chunks of 16 KiB per buffer. For a chunk, every transform
+/// hands out an element kernel and one loop reads the gradient, passes each element through all
+/// kernels (each reads and writes its own state there) and adds the result to the parameter. So
+/// the parameter, its gradient and each state buffer cross memory once per step, whatever the
 /// number of transforms; a global transform (norm clipping, a non-finite check) adds one
-/// read-only pass over the gradients. With OpenMP the chunks are shared among threads.
+/// read-only pass over the gradients. A transform without a kernel works on an update scratch
+/// (allocated once) that stays in cache between the loops. With OpenMP the chunks are shared
+/// among threads.
 ///
 ///     auto opt = pare::optim::chain<float>(pare::optim::clip_by_global_norm{.max_norm = 1},
 ///                                          pare::optim::scale_by_adam{},
@@ -19,7 +21,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <istream>
 #include <ostream>
 #include <string>
@@ -67,6 +68,8 @@ template <class T, class... X>
 class optimizer;
 
 namespace detail {
+template <class Traits, class T>
+class named_optimizer;
 
 /// Elements per chunk: 16 KiB of each buffer. In the fused loop (every transform element-wise)
 /// the chunk is only the unit of work handed to a thread and of kernel dispatch, so bigger is
@@ -392,6 +395,10 @@ class optimizer {
     commit(std::move(p), nullptr);
   }
 
+ private:
+  template <class, class>
+  friend class detail::named_optimizer;
+
   // --- for the named optimizers built on this class ---------------------------------------
 
   /// Component named in errors and saved kinds.
@@ -469,7 +476,7 @@ class optimizer {
     }
   }
 
- private:
+
   static constexpr std::string_view default_component = "pare::optim::chain";
 
   struct entry {
