@@ -203,3 +203,17 @@ TEST_CASE("a schedule drives the base lr: the first step uses s(0)") {
   PARE_REQUIRE_ERROR(opt.step(), "pare::optim::sgd", "the schedule's lr must be >= 0, got -1");
   CHECK(opt.steps() == 5);
 }
+
+TEST_CASE("add rejects gradients that share memory with parameters") {
+  std::vector<float> a(8, 1.0f), b(8, 1.0f), c(4, 1.0f), gc(4, 1.0f), d(4, 1.0f);
+  po::sgd<float> opt;
+  PARE_REQUIRE_ERROR(opt.add(tensor_view<float>(a.data(), {4}), tensor_view<const float>(a.data() + 2, {4})),
+                     "pare::optim::sgd", "grad must not share memory with its param");
+  opt.add(tensor_view<float>(a.data(), {4}), tensor_view<const float>(b.data(), {4}));
+  PARE_REQUIRE_ERROR(opt.add(tensor_view<float>(b.data() + 2, {4}), tensor_view<const float>(d.data(), {4})),
+                     "pare::optim::sgd", "param must not overlap a registered gradient", "parameter 0");
+  PARE_REQUIRE_ERROR(opt.add(c, tensor_view<const float>(a.data() + 1, {4})), "pare::optim::sgd",
+                     "grad must not overlap a registered parameter", "parameter 0");
+  opt.add(c, gc);  // disjoint: fine
+  CHECK(opt.size() == 2);
+}

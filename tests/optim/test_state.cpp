@@ -245,3 +245,71 @@ TEST_CASE("the state format's checksum is XXH64") {
   for (std::size_t i = 0; i < text.size(); i += 13) pieces.update(text.data() + i, std::min<std::size_t>(13, text.size() - i));
   CHECK(whole.digest() == pieces.digest());
 }
+
+TEST_CASE("state records: every header field and the payload's bounds are checked") {
+  std::vector<float> w(3, 1.0f), g(3, 0.5f);
+  po::sgd<float> opt({.momentum = 0.9});
+  opt.add(w, g);
+  opt.step();
+  std::stringstream good;
+  opt.save(good);
+  const std::string bytes = good.str();
+  auto load = [&](const std::string& record) {
+    std::stringstream in(record);
+    opt.load(in);
+  };
+  // Header fields (magic 8 bytes, version u32 at 8, byte-order mark u32 at 12).
+  std::string bad = bytes;
+  bad[8] = 7;
+  PARE_REQUIRE_ERROR(load(bad), "pare::optim::sgd", "the state format version must be 1, got 7");
+  bad = bytes;
+  std::swap(bad[12], bad[15]);
+  PARE_REQUIRE_ERROR(load(bad), "pare::optim::sgd", "the state byte order");
+  // Records with a valid checksum but a payload that does not fit the optimizer.
+  auto record = [&](auto&& payload) {
+    std::stringstream s;
+    pare::detail::write_state(s, "test", opt.kind(), payload);
+    return s.str();
+  };
+  const std::string extra = record([&](pare::detail::state_writer& w) {
+    std::stringstream inner;
+    opt.save(inner);  // a whole record as payload: right kind, wrong contents
+    w.bytes(inner.str().data(), inner.str().size());
+  });
+  PARE_REQUIRE_ERROR(load(extra), "pare::optim::sgd");
+  const std::string short_payload = record([](pare::detail::state_writer& w) { w.value(std::uint32_t{1}); });
+  PARE_REQUIRE_ERROR(load(short_payload), "pare::optim::sgd", "shorter than its contents");
+  std::stringstream now;
+  opt.save(now);
+  CHECK(now.str() == bytes);
+}
+
+TEST_CASE("a generic chain refuses unread bytes and a negative step count") {
+  std::vector<double> w(2, 1.0), g(2, 0.5);
+  auto opt = po::chain<double>(po::scale_by_learning_rate{.lr = 0.1});
+  opt.add(w, g);
+  auto record = [&](auto&& payload) {
+    std::stringstream s;
+    pare::detail::write_state(s, "test", opt.kind(), payload);
+    return s;
+  };
+  auto trailing = record([](pare::detail::state_writer& w) {
+    w.value(std::uint64_t{1});
+    w.value(std::int64_t{3});
+    w.shape(std::vector<std::int64_t>{2});
+    w.value(std::uint8_t{42});
+  });
+  PARE_REQUIRE_ERROR(opt.load(trailing), "pare::optim::chain", "1 unread bytes");
+  auto negative = record([](pare::detail::state_writer& w) {
+    w.value(std::uint64_t{1});
+    w.value(std::int64_t{-3});
+  });
+  PARE_REQUIRE_ERROR(opt.load(negative), "pare::optim::chain", "the state's step count must be >= 0, got -3");
+  auto fine = record([](pare::detail::state_writer& w) {
+    w.value(std::uint64_t{1});
+    w.value(std::int64_t{3});
+    w.shape(std::vector<std::int64_t>{2});
+  });
+  opt.load(fine);
+  CHECK(opt.steps() == 3);
+}
