@@ -411,8 +411,8 @@ TEST_CASE("a NaN or infinity deep inside a large tensor throws and leaves the te
       const auto yv = pare::tensor_view<const float>(y.data(), {64, 1024});
       quantized_tensor q = quantize(pare::tensor_view<const float>(x.data(), {64, 1024}), o);
       INFO("axis " << o.axis << " group " << o.group_size << " at " << at);
-      PARE_REQUIRE_ERROR(quantize(yv, o, q), "pare::quant::quantize", "x must be finite", "nan",
-                         ("index " + std::to_string(at)).c_str());
+      const std::string where = "index " + std::to_string(at);  // outlives the macro's checks
+      PARE_REQUIRE_ERROR(quantize(yv, o, q), "pare::quant::quantize", "x must be finite", "nan", where.c_str());
       CHECK((q.empty() || q.size() == 64 * 1024));
       const auto qp = choose_qparams(pare::tensor_view<const float>(x.data(), {64, 1024}), o);
       PARE_REQUIRE_ERROR(quantize(yv, qp, q), "pare::quant::quantize", "finite", "nan");

@@ -15,21 +15,40 @@
 using namespace pare::quant;
 
 namespace {
-/// |y − dequantize(W)·x| ≤ (in/16 + 32)·eps·Σ|w||x| per row: lane-wise float accumulation.
+/// |y − dequantize(W)·x| ≤ (in/16 + 32)·eps·M + (4·in + 64)·2^−149·(1 + max s) per row: float
+/// accumulation of at most in/16 + 32 roundings deep per lane (each segment's sum scaled once,
+/// 16 lanes summed), over terms of total size M, plus what gradual underflow may cost per rounding.
+/// 8-bit codes: M = Σ_j |w_j·x_j|, the size of the products themselves.
+/// Packed codes: the pair kernel reads a byte's codes (q_e, q_o) as q_e·u + f·v with
+/// u = x_e − x_o/16 (one rounding), v = x_o, f = q_e/16 + q_o, so its terms have size
+/// s·(|q_e|·|x_e| + |q_o|·|x_o| + |q_e|·|x_o|/8) (raw codes q, not q − z), and affine zero points
+/// enter once per segment as s·z·Σx: M = Σ over pairs of that + Σ over segments s·|z|·Σ|x|.
+/// That M ≥ Σ|w·x| covers the other packed kernels too (their terms are w·x).
 void check_matvec(const quantized_tensor& q, const std::vector<float>& x) {
   const std::int64_t out = q.shape()[0], in = q.shape()[1];
   std::vector<float> w(static_cast<std::size_t>(out * in)), y(static_cast<std::size_t>(out), -1.0f);
   dequantize(q, pare::tensor_view<float>(w.data(), {out, in}));
   matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(y));
   const double eps = std::numeric_limits<float>::epsilon();
+  const auto& qp = q.params();
+  const double s_max = *std::max_element(qp.scales.begin(), qp.scales.end());
+  const double underflow = (4.0 * static_cast<double>(in) + 64) * std::ldexp(1.0, -149) * (1 + s_max);
   for (std::int64_t i = 0; i < out; ++i) {
     double ref = 0, mag = 0;
     for (std::int64_t j = 0; j < in; ++j) {
-      const double p = static_cast<double>(w[static_cast<std::size_t>(i * in + j)]) * x[static_cast<std::size_t>(j)];
-      ref += p;
-      mag += std::abs(p);
+      const std::int64_t e = i * in + j;
+      const double xj = x[static_cast<std::size_t>(j)];
+      ref += static_cast<double>(w[static_cast<std::size_t>(e)]) * xj;
+      if (!q.packed()) {
+        mag += std::abs(static_cast<double>(w[static_cast<std::size_t>(e)]) * xj);
+        continue;
+      }
+      const auto k = static_cast<std::size_t>(q.slice_of(e));
+      const double s = qp.scales[k], code = q.code(e);
+      mag += s * (std::abs(code * xj) + std::abs(static_cast<double>(qp.zero_points[k]) * xj));
+      if (j % 2 == 0 && j + 1 < in) mag += s * std::abs(code * x[static_cast<std::size_t>(j + 1)]) / 8;
     }
-    const double tol = (static_cast<double>(in) / 16 + 32) * eps * mag + 1e-30;
+    const double tol = (static_cast<double>(in) / 16 + 32) * eps * mag + underflow;
     INFO("row " << i << " of [" << out << ", " << in << "]");
     REQUIRE(std::abs(y[static_cast<std::size_t>(i)] - ref) <= tol);
   }
@@ -56,6 +75,41 @@ TEST_CASE("quantized matvec equals dequantize-then-matvec to float rounding") {
           if (d.in % g == 0) check_matvec(quantize(view, {.bits = bits, .scheme = sch, .group_size = g}), x);
       }
   }
+}
+
+TEST_CASE("matvec keeps its accuracy for tiny and huge x, and gives dequantize-then-matvec's inf and NaN") {
+  const std::int64_t out = 12, in = 256;
+  const auto wv = pare_test::random_normal<float>(static_cast<std::size_t>(out * in), 77);
+  const auto view = pare::tensor_view<const float>(wv.data(), {out, in});
+  const auto x0 = pare_test::random_normal<float>(static_cast<std::size_t>(in), 78);
+  for (int bits : {8, 4, 2})
+    for (auto sch : {scheme::symmetric, scheme::affine})
+      for (std::int64_t g : {std::int64_t{0}, std::int64_t{32}, std::int64_t{64}}) {
+        const auto q = quantize(view, {.bits = bits, .scheme = sch, .group_size = g});
+        // 2^−140: x and the products near and below the normal range; 2^90: large, still the
+        // fast kernels; 2^110: past the pair kernel's limit of 2^100, so the table kernel.
+        for (int e : {-140, -128, 90, 110}) {
+          INFO("bits " << bits << " affine " << (sch == scheme::affine) << " group " << g << " x scaled by 2^" << e);
+          std::vector<float> x(x0);
+          for (auto& v : x) v = std::ldexp(v, e);
+          check_matvec(q, x);
+        }
+        // an infinity in x: every row is ±inf, or NaN where its weight there is 0, as in dequantize-then-matvec
+        std::vector<float> x(x0);
+        x[7] = std::numeric_limits<float>::infinity();
+        std::vector<float> w(static_cast<std::size_t>(out * in)), y(static_cast<std::size_t>(out));
+        dequantize(q, pare::tensor_view<float>(w.data(), {out, in}));
+        matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(y));
+        for (std::int64_t i = 0; i < out; ++i) {
+          const float wi = w[static_cast<std::size_t>(i * in + 7)];
+          INFO("bits " << bits << " affine " << (sch == scheme::affine) << " group " << g << " row " << i << " w " << wi);
+          if (wi == 0) CHECK(std::isnan(y[static_cast<std::size_t>(i)]));
+          else CHECK(y[static_cast<std::size_t>(i)] == (wi > 0 ? 1 : -1) * std::numeric_limits<float>::infinity());
+        }
+        x[7] = std::numeric_limits<float>::quiet_NaN();
+        matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(y));
+        for (float v : y) CHECK(std::isnan(v));
+      }
 }
 
 TEST_CASE("matvec accepts a weight made from codes and computes each row exactly for small integers") {
