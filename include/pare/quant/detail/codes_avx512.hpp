@@ -443,6 +443,9 @@ template <bool Affine>
   return true;
 }
 
+/// How many batches of 16 slices ahead quantize_groups prefetches.
+constexpr std::int64_t prefetch_batches = 4;
+
 /// quantize_rows for short slices (g a multiple of 16, at most 256): 16 slices at a time, their
 /// ranges reduced and qparams computed in one vector; the next 16 slices' ranges are read while
 /// these are coded. The slices are split into `streams` regions worked on side by side.
@@ -501,6 +504,13 @@ inline bool quantize_groups(const float* x, std::int64_t g, std::int64_t count, 
     const float* xc = rg.x + (k0 + j) * g;
     std::uint8_t* o = rg.out + (k0 + j) * slice_bytes;
     const slice_scale sc{_mm512_set1_ps(bp.s[j]), _mm512_set1_ps(bp.r[j]), _mm512_set1_epi16(bp.z[j])};
+    // Slice j of the batch `prefetch_batches` ahead into L2 now: each region crosses a 4 KiB
+    // page every batch or two, where the hardware prefetcher stops and must find the stream
+    // again, so without this the range reads wait for memory (4-bit groups of 64 measured
+    // ~0.45–0.5 → ~0.6–0.9 of the triad floor on this loaded machine).
+    if (k0 + prefetch_batches * 16 + j < rg.count)
+      for (std::int64_t v = 0; v < g; v += 16)
+        _mm_prefetch(reinterpret_cast<const char*>(xc + prefetch_batches * 16 * g + v), _MM_HINT_T1);
     if (next) code_slice<Packed, false, true, G>(xc, xc + 16 * g, g, base, sc, o, rg.rg[j]);
     else code_slice<Packed, false, false, G>(xc, xc, g, base, sc, o, rg.rg[j]);
   };
