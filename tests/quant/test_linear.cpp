@@ -327,9 +327,7 @@ TEST_CASE("large tensors: codes, scales and zero points follow the formula in ev
   // whose length is not a multiple of 64, and values placed exactly on .5 ties of their scale.
   const std::uint64_t seed = 99173;
   INFO("seed " << seed);
-  struct dims {
-    std::int64_t rows, cols;
-  };
+  using quant_test::dims;
   for (const dims d : {dims{37, 960}, dims{130, 320}, dims{9, 4100}, dims{3, 16384}}) {
     auto x = pare_test::random_normal<float>(static_cast<std::size_t>(d.rows * d.cols), seed + static_cast<std::uint64_t>(d.cols), 0.1, 1.5);
     for (std::size_t i = 0; i < x.size(); i += 7) x[i] = static_cast<float>(std::nearbyint(x[i] * 8)) / 8 + 1.0f / 16;  // ties for s = 1/8

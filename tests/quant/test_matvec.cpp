@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "common.hpp"
 #include "support/catch.hpp"
 #include "support/numeric.hpp"
 
@@ -58,21 +59,19 @@ void check_matvec(const quantized_tensor& q, const std::vector<float>& x) {
 TEST_CASE("quantized matvec equals dequantize-then-matvec to float rounding") {
   const std::uint64_t seed = 31337;
   INFO("seed " << seed);
-  struct dims {
-    std::int64_t out, in;
-  };
+  using quant_test::dims;
   for (const dims d : {dims{64, 256}, dims{13, 96}, dims{7, 50}, dims{5, 33}, dims{1, 4}, dims{130, 512}}) {
-    const auto wv = pare_test::random_normal<float>(static_cast<std::size_t>(d.out * d.in), seed + static_cast<std::uint64_t>(d.in));
-    const auto x = pare_test::random_normal<float>(static_cast<std::size_t>(d.in), seed + 1);
-    const auto view = pare::tensor_view<const float>(wv.data(), {d.out, d.in});
+    const auto wv = pare_test::random_normal<float>(static_cast<std::size_t>(d.rows * d.cols), seed + static_cast<std::uint64_t>(d.cols));
+    const auto x = pare_test::random_normal<float>(static_cast<std::size_t>(d.cols), seed + 1);
+    const auto view = pare::tensor_view<const float>(wv.data(), {d.rows, d.cols});
     for (auto sch : {scheme::symmetric, scheme::affine})
       for (int bits : {8, 6, 4, 3, 2}) {
-        INFO("[" << d.out << ", " << d.in << "] bits " << bits << " affine " << (sch == scheme::affine));
+        INFO("[" << d.rows << ", " << d.cols << "] bits " << bits << " affine " << (sch == scheme::affine));
         check_matvec(quantize(view, {.bits = bits, .scheme = sch}), x);
         check_matvec(quantize(view, {.bits = bits, .scheme = sch, .axis = 0}), x);
         check_matvec(quantize(view, {.bits = bits, .scheme = sch, .axis = 1}), x);
         for (std::int64_t g : {2, 16, 32, 64, 48})
-          if (d.in % g == 0) check_matvec(quantize(view, {.bits = bits, .scheme = sch, .group_size = g}), x);
+          if (d.cols % g == 0) check_matvec(quantize(view, {.bits = bits, .scheme = sch, .group_size = g}), x);
       }
   }
 }
@@ -153,13 +152,11 @@ TEST_CASE("matvec errors") {
 TEST_CASE("int8 activations: y equals dequantize(W)·x̂ with x quantized per block of 32 to float rounding") {
   const std::uint64_t seed = 2718;
   INFO("seed " << seed);
-  struct dims {
-    std::int64_t out, in;
-  };
+  using quant_test::dims;
   for (const dims d : {dims{20, 256}, dims{9, 384}, dims{6, 100}, dims{3, 64}}) {
-    const auto wv = pare_test::random_normal<float>(static_cast<std::size_t>(d.out * d.in), seed + static_cast<std::uint64_t>(d.in));
-    auto x = pare_test::random_normal<float>(static_cast<std::size_t>(d.in), seed + 2);
-    for (std::int64_t j = 32; j < std::min<std::int64_t>(64, d.in); ++j) x[static_cast<std::size_t>(j)] = 0;  // an all-zero block
+    const auto wv = pare_test::random_normal<float>(static_cast<std::size_t>(d.rows * d.cols), seed + static_cast<std::uint64_t>(d.cols));
+    auto x = pare_test::random_normal<float>(static_cast<std::size_t>(d.cols), seed + 2);
+    for (std::int64_t j = 32; j < std::min<std::int64_t>(64, d.cols); ++j) x[static_cast<std::size_t>(j)] = 0;  // an all-zero block
     // x̂, computed here from the definition
     std::vector<float> xhat(x.size());
     for (std::size_t b = 0; b < x.size(); b += 32) {
@@ -170,31 +167,31 @@ TEST_CASE("int8 activations: y equals dequantize(W)·x̂ with x quantized per bl
       for (std::size_t j = b; j < e; ++j)
         xhat[j] = s > 0 ? s * std::min(127.0f, std::max(-127.0f, std::nearbyint(x[j] / s))) : 0.0f;
     }
-    const auto view = pare::tensor_view<const float>(wv.data(), {d.out, d.in});
+    const auto view = pare::tensor_view<const float>(wv.data(), {d.rows, d.cols});
     for (auto sch : {scheme::symmetric, scheme::affine})
       for (int bits : {8, 5, 4, 2})
         for (const quantize_options base : {quantize_options{}, quantize_options{.axis = 0}, quantize_options{.group_size = 64},
                                             quantize_options{.group_size = 128}, quantize_options{.group_size = 32}}) {
-          if (base.group_size > 0 && d.in % base.group_size != 0) continue;
+          if (base.group_size > 0 && d.cols % base.group_size != 0) continue;
           quantize_options o = base;
           o.bits = bits;
           o.scheme = sch;
-          INFO("[" << d.out << ", " << d.in << "] bits " << bits << " affine " << (sch == scheme::affine) << " group " << o.group_size);
+          INFO("[" << d.rows << ", " << d.cols << "] bits " << bits << " affine " << (sch == scheme::affine) << " group " << o.group_size);
           const auto q = quantize(view, o);
-          std::vector<float> w(static_cast<std::size_t>(d.out * d.in)), y(static_cast<std::size_t>(d.out));
-          dequantize(q, pare::tensor_view<float>(w.data(), {d.out, d.in}));
+          std::vector<float> w(static_cast<std::size_t>(d.rows * d.cols)), y(static_cast<std::size_t>(d.rows));
+          dequantize(q, pare::tensor_view<float>(w.data(), {d.rows, d.cols}));
           matvec(q, pare::tensor_view<const float>(x), pare::tensor_view<float>(y), {.int8_activations = true});
           const double eps = std::numeric_limits<float>::epsilon();
           double err_q8 = 0, err_exact = 0;
-          for (std::int64_t i = 0; i < d.out; ++i) {
+          for (std::int64_t i = 0; i < d.rows; ++i) {
             double ref = 0, mag = 0, exact = 0;
-            for (std::int64_t j = 0; j < d.in; ++j) {
-              const double wij = w[static_cast<std::size_t>(i * d.in + j)];
+            for (std::int64_t j = 0; j < d.cols; ++j) {
+              const double wij = w[static_cast<std::size_t>(i * d.cols + j)];
               ref += wij * xhat[static_cast<std::size_t>(j)];
               mag += std::abs(wij * xhat[static_cast<std::size_t>(j)]);
               exact += wij * x[static_cast<std::size_t>(j)];
             }
-            REQUIRE(std::abs(y[static_cast<std::size_t>(i)] - ref) <= (static_cast<double>(d.in) / 16 + 32) * eps * mag + 1e-30);
+            REQUIRE(std::abs(y[static_cast<std::size_t>(i)] - ref) <= (static_cast<double>(d.cols) / 16 + 32) * eps * mag + 1e-30);
             err_q8 = std::max(err_q8, std::abs(y[static_cast<std::size_t>(i)] - exact));
             err_exact = std::max(err_exact, mag);
           }

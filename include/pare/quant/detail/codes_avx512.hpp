@@ -160,6 +160,10 @@ inline void store_tail(std::uint8_t* out, std::int64_t i, __m512i k, std::int64_
   }
 }
 
+/// The scheme of the kernels' `Affine` template argument.
+template <bool Affine>
+inline constexpr scheme scheme_of = Affine ? scheme::affine : scheme::symmetric;
+
 /// Streams read side by side by the long-run kernels: one core's memory bandwidth grows with
 /// the number of pages it reads at once (the hardware prefetchers follow each page's stream),
 /// here from ~0.6 of the triad floor for one stream to ~0.9–1.0 for four to eight.
@@ -319,7 +323,7 @@ template <bool Affine, bool Packed>
 inline bool quantize_rows(const float* x, std::int64_t g, std::int64_t count, int bits, float* scales,
                           std::int8_t* zeros, std::uint8_t* out) noexcept {
   constexpr int R = streams;
-  const scheme sch = Affine ? scheme::affine : scheme::symmetric;
+  constexpr scheme sch = scheme_of<Affine>;
   const int q0 = qmin(bits, sch), q1 = qmax(bits, sch);
   const std::int64_t row_bytes = Packed ? g / 2 : g;
   range_out cur[R];
@@ -453,8 +457,7 @@ template <bool Affine, bool Packed, int G>
 inline bool quantize_groups(const float* x, std::int64_t g, std::int64_t count, int bits, float* scales,
                             std::int8_t* zeros, std::uint8_t* out) noexcept {
   constexpr int R = streams;
-  const scheme sch = Affine ? scheme::affine : scheme::symmetric;
-  const int q0 = qmin(bits, sch), q1 = qmax(bits, sch);
+  const int q0 = qmin(bits, scheme_of<Affine>), q1 = qmax(bits, scheme_of<Affine>);
   const std::int64_t slice_bytes = Packed ? g / 2 : g;
   // R regions of `per` slices (a multiple of 16) side by side, then the rest as one region
   // (one slice less than a multiple of 16, so the regions do not start at addresses equal
