@@ -7,9 +7,9 @@
 ///     auto w4 = pare::quant::quantize(w, {.bits = 4, .group_size = 64});   // per group
 ///     pare::quant::matvec(w4, x, y);                                      // x: [in], y: [out]
 ///
-/// x stays in float: each weight becomes (q − z)·s in float and meets x in a float FMA, so the
+/// x stays in float and the codes become exact small floats that meet x in float FMAs, so the
 /// result equals `dequantize` followed by a float matrix-vector product up to float rounding
-/// (the summation order differs). The weight moves 1 byte (8-bit) or half a byte (≤ 4 bits) per
+/// (the summation order differs, and the 4-bit pair kernel regroups each pair of products). The weight moves 1 byte (8-bit) or half a byte (≤ 4 bits) per
 /// element instead of 4, which is where the speed comes from.
 /// Kernels: AVX-512 (8-bit: sign-extend, convert, FMA on 8 rows at once; 4-bit with VBMI and
 /// segments of a multiple of 32: the "pair" kernel, which reads each byte's two codes as
