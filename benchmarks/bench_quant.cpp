@@ -1,5 +1,6 @@
 // pare::quant: quantize / dequantize / fake-quantize throughput at 16M floats (as a fraction of
-// the bandwidth floor), and the quantized matvec against Eigen's fp32 matvec on a 4096×4096
+// the bandwidth floor: `of_floor` against the floor measured at the start of the run, `vs_triad`
+// against a triad timed alternately with the kernel inside the benchmark), and the quantized matvec against Eigen's fp32 matvec on a 4096×4096
 // layer, batch 1, single thread, with x in float (exact) and with int8 activations (`q8x`)
 // (counter `vs_fp32` = fp32 time / quantized time, both measured
 // in the same benchmark, interleaved, best of 15).
@@ -34,6 +35,41 @@ std::vector<float>& data(std::int64_t n) {
 
 std::int64_t size_arg(const benchmark::State& state) { return state.range(0); }
 
+template <class F>
+double best_seconds(F&& f, int reps) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+/// The triad floor again, timed inside the benchmark in blocks alternating with the kernel
+/// (5 blocks of 3 runs each, best time of each side), so that the shared machine's bandwidth,
+/// which drifts during a run, is the same for both: counter `vs_triad` = the kernel's real
+/// bytes/s over the triad's real bytes/s (a[i] = b[i] + s·c[i] on 16M floats, 16 B per element
+/// with the write-allocate) — `of_floor` measured side by side. Only at the 16M size.
+template <class F>
+void paired_floor(benchmark::State& state, F&& kernel, double real_bytes) {
+  if (size_arg(state) != big) return;
+  static std::vector<float> a(big, 0.0f), b(big, 1.0f), c(big, 2.0f);
+  auto triad = [&] {
+    float* __restrict pa = a.data();
+    const float* __restrict pb = b.data();
+    const float* __restrict pc = c.data();
+    for (std::int64_t i = 0; i < big; ++i) pa[i] = pb[i] + 0.5f * pc[i];
+    benchmark::ClobberMemory();
+  };
+  double tt = 1e30, tk = 1e30;
+  for (int r = 0; r < 5; ++r) {
+    tt = std::min(tt, best_seconds(triad, 3));
+    tk = std::min(tk, best_seconds(kernel, 3));
+  }
+  state.counters["vs_triad"] = (real_bytes / tk) / (16.0 * static_cast<double>(big) / tt);
+}
+
 void sizes(benchmark::internal::Benchmark* b) {
   b->Arg(1 << 20);
   if (!pare::bench::smoke()) b->Arg(big);
@@ -55,6 +91,8 @@ void run_quantize(benchmark::State& state, quantize_options opt, int passes) {
   }
   const double code_bytes = static_cast<double>(q.bytes().size());
   pare::bench::report_traffic(state, 4.0 * static_cast<double>(n) * passes, code_bytes, code_bytes);
+  paired_floor(state, [&] { quantize(v, opt, q); benchmark::DoNotOptimize(q.bytes().data()); },
+               4.0 * static_cast<double>(n) * passes + 2 * code_bytes);
 }
 void BM_quantize_int8_per_tensor(benchmark::State& s) { run_quantize(s, {.bits = 8}, 2); }
 void BM_quantize_int8_per_channel(benchmark::State& s) { run_quantize(s, {.bits = 8, .axis = 0}, 1); }
@@ -78,6 +116,7 @@ void BM_quantize_int8_given_qparams(benchmark::State& state) {
     benchmark::DoNotOptimize(q.bytes().data());
   }
   pare::bench::report_traffic(state, 4.0 * static_cast<double>(n), static_cast<double>(n), static_cast<double>(n));
+  paired_floor(state, [&] { quantize(v, qp, q); benchmark::DoNotOptimize(q.bytes().data()); }, 6.0 * static_cast<double>(n));
 }
 
 // ---- dequantize ------------------------------------------------------------------------------
@@ -97,6 +136,8 @@ void run_dequantize(benchmark::State& state, quantize_options opt) {
   }
   pare::bench::report_traffic(state, static_cast<double>(q.bytes().size()), 4.0 * static_cast<double>(n),
                               4.0 * static_cast<double>(n));
+  paired_floor(state, [&] { dequantize(q, o); benchmark::ClobberMemory(); },
+               static_cast<double>(q.bytes().size()) + 8.0 * static_cast<double>(n));
 }
 void BM_dequantize_int8_per_channel(benchmark::State& s) { run_dequantize(s, {.bits = 8, .axis = 0}); }
 void BM_dequantize_int4_group64(benchmark::State& s) { run_dequantize(s, {.bits = 4, .group_size = 64}); }
@@ -120,6 +161,7 @@ void BM_fake_quantize_int8_per_channel(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   pare::bench::report_traffic(state, 4.0 * static_cast<double>(n), 4.0 * static_cast<double>(n), 4.0 * static_cast<double>(n));
+  paired_floor(state, [&] { fake_quantize(v, qp, o); benchmark::ClobberMemory(); }, 12.0 * static_cast<double>(n));
 }
 
 void BM_quantize_log4(benchmark::State& state) {
@@ -148,17 +190,6 @@ struct layer {
     return l;
   }
 };
-
-template <class F>
-double best_seconds(F&& f, int reps) {
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
 
 void BM_matvec_fp32_eigen(benchmark::State& state) {
   auto& L = layer::get();

@@ -19,6 +19,11 @@ std::vector<T> as(const std::vector<double>& v) {
   return std::vector<T>(v.begin(), v.end());
 }
 
+/// A 2-D test shape.
+struct dims {
+  std::int64_t rows, cols;
+};
+
 inline std::vector<std::int64_t> shape_of(const std::vector<double>& v) {
   return std::vector<std::int64_t>(v.begin(), v.end());
 }

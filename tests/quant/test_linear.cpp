@@ -2,9 +2,11 @@
 // with its ties, round-trip error, 4-bit packing, groups, storage size and every error path.
 #include <pare/quant/linear.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -317,4 +319,102 @@ TEMPLATE_TEST_CASE("values within a few ulps of a .5 tie get the code of round_h
   const auto q = quantize(pare::tensor_view<const T>(x), qp);
   for (std::size_t i = 0; i < x.size(); ++i)
     REQUIRE(q.code(static_cast<std::int64_t>(i)) == spec_code(x[i], 0.1f, 3, -128, 127));
+}
+
+TEST_CASE("large tensors: codes, scales and zero points follow the formula in every layout the fast kernels take") {
+  // Sizes past the kernels' stream split (8192 values), groups of every length the batched
+  // kernel specializes (32, 64, 128) or not (16, 48, 96, 256, 320), ragged batch counts, rows
+  // whose length is not a multiple of 64, and values placed exactly on .5 ties of their scale.
+  const std::uint64_t seed = 99173;
+  INFO("seed " << seed);
+  using quant_test::dims;
+  for (const dims d : {dims{37, 960}, dims{130, 320}, dims{9, 4100}, dims{3, 16384}}) {
+    auto x = pare_test::random_normal<float>(static_cast<std::size_t>(d.rows * d.cols), seed + static_cast<std::uint64_t>(d.cols), 0.1, 1.5);
+    for (std::size_t i = 0; i < x.size(); i += 7) x[i] = static_cast<float>(std::nearbyint(x[i] * 8)) / 8 + 1.0f / 16;  // ties for s = 1/8
+    for (std::size_t i = 0; i < 64 && i < x.size(); ++i) x[i] = 0;  // an all-zero first group
+    const std::vector<std::int64_t> shape = {d.rows, d.cols};
+    const auto v = pare::tensor_view<const float>(x.data(), std::span<const std::int64_t>(shape));
+    for (auto sch : {scheme::symmetric, scheme::affine})
+      for (int bits : {8, 5, 4, 3}) {
+        std::vector<quantize_options> layouts = {{}, {.axis = 0}, {.axis = 1}};
+        for (std::int64_t g : {16, 32, 48, 64, 96, 128, 256, 320, 1025, 4100})
+          if (d.cols % g == 0) layouts.push_back({.group_size = g});
+        for (quantize_options o : layouts) {
+          o.bits = bits;
+          o.scheme = sch;
+          INFO("[" << d.rows << ", " << d.cols << "] bits " << bits << " affine " << (sch == scheme::affine) << " axis "
+                   << o.axis << " group " << o.group_size);
+          const auto q = quantize(v, o);
+          const auto qp = choose_qparams(v, o);  // the scalar reference for the vector qparams
+          REQUIRE(q.scales().size() == qp.scales.size());
+          for (std::size_t k = 0; k < qp.scales.size(); ++k) {
+            REQUIRE(q.scales()[k] == qp.scales[k]);
+            REQUIRE(q.zero_points()[k] == qp.zero_points[k]);
+          }
+          for (std::int64_t i = 0; i < v.size(); ++i) {
+            const auto k = static_cast<std::size_t>(q.slice_of(i));
+            REQUIRE(q.code(i) == spec_code(x[static_cast<std::size_t>(i)], q.scales()[k], q.zero_points()[k],
+                                           q.params().qmin(), q.params().qmax()));
+          }
+          // given qparams (clamping path) reproduce the same codes
+          const auto again = quantize(v, q.params());
+          REQUIRE(std::ranges::equal(again.bytes(), q.bytes()));
+        }
+      }
+  }
+}
+
+TEST_CASE("scales far from 1 take an exact path: codes equal round_half_even(x / s) for s from 1e-38 to 1e37") {
+  // x / s by a reciprocal and one correction is exact for 2^-90 ≤ s ≤ 2^100; outside, the
+  // kernels divide. Values sit on and next to .5 ties, and beyond the range (they clamp).
+  for (float s : {1e-38f, 3e-31f, 0x1p-90f, 0x1.fffffep-91f, 1.1920929e-7f, 0.1f, 3.0f, 0x1p100f, 0x1.000002p100f, 1e33f, 1e37f}) {
+    for (int z : {0, -5}) {
+      const qparams qp{.bits = 8, .scheme = scheme::affine, .scales = {s}, .zero_points = {static_cast<std::int8_t>(z)}};
+      std::vector<float> x;
+      for (int k = -140; k <= 140; ++k) {
+        float v = static_cast<float>((k + 0.5) * static_cast<double>(s));
+        for (int u = 0; u < 2; ++u) v = std::nextafter(v, -std::numeric_limits<float>::infinity());
+        for (int u = 0; u < 5; ++u, v = std::nextafter(v, std::numeric_limits<float>::infinity()))
+          if (std::isfinite(v)) x.push_back(v);
+      }
+      for (float big : {std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(), 0.0f, -0.0f,
+                        std::numeric_limits<float>::denorm_min()})
+        x.push_back(big);
+      while (x.size() % 64 != 5) x.push_back(static_cast<float>(x.size() % 7) * s * 1.37f);  // a ragged tail
+      INFO("s " << s << " z " << z);
+      const auto q = quantize(pare::tensor_view<const float>(x), qp);
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        INFO("x " << x[i]);
+        REQUIRE(q.code(static_cast<std::int64_t>(i)) == spec_code(x[i], s, z, -128, 127));
+      }
+      // and the same scale chosen by quantize itself (symmetric: s = max|x| / 127)
+      std::vector<float> y = {127 * s, -3.5f * s, 2.5f * s, 0.5f * s, -126.5f * s, 1.5f * s};
+      if (std::isfinite(127 * s)) {
+        const auto qs = quantize(pare::tensor_view<const float>(y), {.bits = 8});
+        for (std::size_t i = 0; i < y.size(); ++i)
+          REQUIRE(qs.code(static_cast<std::int64_t>(i)) == spec_code(y[i], qs.scales()[0], 0, -127, 127));
+      }
+    }
+  }
+}
+
+TEST_CASE("a NaN or infinity deep inside a large tensor throws and leaves the tensor empty") {
+  auto x = pare_test::random_normal<float>(64 * 1024, 5);
+  for (const quantize_options o : {quantize_options{}, quantize_options{.axis = 0}, quantize_options{.bits = 4, .group_size = 64},
+                                   quantize_options{.bits = 8, .scheme = scheme::affine, .group_size = 32},
+                                   quantize_options{.bits = 4, .scheme = scheme::affine, .group_size = 16}}) {
+    for (std::size_t at : {std::size_t{0}, std::size_t{40000}, x.size() - 1}) {
+      auto y = x;
+      y[at] = std::numeric_limits<float>::quiet_NaN();
+      const auto yv = pare::tensor_view<const float>(y.data(), {64, 1024});
+      quantized_tensor q = quantize(pare::tensor_view<const float>(x.data(), {64, 1024}), o);
+      INFO("axis " << o.axis << " group " << o.group_size << " at " << at);
+      const std::string where = "index " + std::to_string(at);  // outlives the macro's checks
+      PARE_REQUIRE_ERROR(quantize(yv, o, q), "pare::quant::quantize", "x must be finite", "nan", where.c_str());
+      CHECK((q.empty() || q.size() == 64 * 1024));
+      const auto qp = choose_qparams(pare::tensor_view<const float>(x.data(), {64, 1024}), o);
+      PARE_REQUIRE_ERROR(quantize(yv, qp, q), "pare::quant::quantize", "finite", "nan");
+      CHECK(q.empty());
+    }
+  }
 }

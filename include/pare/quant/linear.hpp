@@ -25,12 +25,9 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 #include "pare/core/error.hpp"
 #include "pare/core/tensor_view.hpp"
+#include "pare/quant/detail/codes_avx512.hpp"
 #include "pare/quant/qparams.hpp"
 #include "pare/quant/quantized_tensor.hpp"
 
@@ -73,36 +70,13 @@ inline void quantize_run(const T* __restrict x, std::int8_t* __restrict out, std
     out[i] = static_cast<std::int8_t>(static_cast<int>(clamped_code(x[i], st, zt, lo, hi)));
 }
 
-#if defined(__AVX512F__)
-/// AVX-512 float kernel. A division per element would bound it (vdivps), so the quotient is
-/// x·(1/s): its error is below 2^-15 wherever the code is not clamped, so its rounding agrees
-/// with round_half_even(x / s) unless x / s lies within 10^-4 of a .5 tie — those vectors (about
-/// 0.3 % of random data) are redone with the division. Then add z, clamp with vmaxps/vminps,
-/// convert and narrow to int8 in one store; the tail uses masks.
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+/// AVX-512 float kernel: division-free and exact (see detail/codes_avx512.hpp).
 template <>
 inline void quantize_run<float>(const float* __restrict x, std::int8_t* __restrict out,
                                 std::int64_t n, float s, int z, int q0, int q1) noexcept {
-  const __m512 sv = _mm512_set1_ps(s), inv = _mm512_set1_ps(1.0f / s),
-               near_tie = _mm512_set1_ps(0.4999f * s), zv = _mm512_set1_ps(static_cast<float>(z)),
-               lo = _mm512_set1_ps(static_cast<float>(q0)), hi = _mm512_set1_ps(static_cast<float>(q1));
-  constexpr int nearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  // Zero-masked forms with all lanes set: the same instructions, without GCC 12's false
-  // -Wmaybe-uninitialized on the unmasked forms' undefined pass-through (GCC PR 105593).
-  constexpr __mmask16 all = 0xFFFF;
-  auto code = [&](__m512 v) {
-    __m512 k = _mm512_maskz_roundscale_ps(all, _mm512_mul_ps(v, inv), nearest);
-    const __m512 e = _mm512_fnmadd_ps(k, sv, v);  // x − k·s
-    const __mmask16 risky = _mm512_cmp_ps_mask(_mm512_abs_ps(e), near_tie, _CMP_GT_OQ);
-    if (risky) k = _mm512_mask_roundscale_ps(k, risky, _mm512_div_ps(v, sv), nearest);
-    const __m512 r = _mm512_add_ps(k, zv);
-    return _mm512_maskz_cvttps_epi32(all, _mm512_maskz_min_ps(all, _mm512_maskz_max_ps(all, r, lo), hi));
-  };
-  std::int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_mask_cvtepi32_storeu_epi8(out + i, 0xFFFF, code(_mm512_loadu_ps(x + i)));
-  if (i < n) {
-    const auto m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_cvtepi32_storeu_epi8(out + i, m, code(_mm512_maskz_loadu_ps(m, x + i)));
-  }
+  (void)avx512::code_run<false, false, true, false>(x, n, avx512::make_consts(s, z, q0, q1, false),
+                                                    reinterpret_cast<std::uint8_t*>(out));
 }
 #endif
 
@@ -144,12 +118,39 @@ inline void unpack_nibbles_at(const std::uint8_t* __restrict bytes, std::int64_t
   if (m & 1) codes[m - 1] = static_cast<std::int8_t>((in[pairs] & 0x0F) - 8);
 }
 
-/// Quantizes x[b, e) (one slice) into the tensor's storage. With `check`, each piece is first
-/// tested for NaN and infinity (from cache) and the function returns false if one is found.
+/// Whether the AVX-512 kernels write the codes of a run of T starting at element b directly
+/// (packed runs must start on a byte).
+template <class T>
+[[nodiscard]] constexpr bool direct_codes([[maybe_unused]] int bits, [[maybe_unused]] std::int64_t b) noexcept {
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  if constexpr (std::is_same_v<T, float>) return bits > 4 || (b & 1) == 0;
+#endif
+  return false;
+}
+
+/// How `quantize_span` gets its qparams: from the values it quantizes (`own`: nothing to check,
+/// no value beyond the range) or given (`given`: x is checked for NaN/inf and clamped).
+enum class span_mode { own, given };
+
+/// Quantizes x[b, e) (one slice) into the tensor's storage. With given qparams it returns false when x[b, e) holds an infinity or a NaN (codes
+/// may then be half-written: the caller clears the tensor).
 template <class T>
 [[nodiscard]] inline bool quantize_span(const T* x, std::int64_t b, std::int64_t e, float s, int z,
-                                        int q0, int q1, int bits, std::uint8_t* bytes,
-                                        bool check = false) noexcept {
+                                        int q0, int q1, int bits, std::uint8_t* bytes, span_mode mode) noexcept {
+  const bool check = mode == span_mode::given;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (direct_codes<T>(bits, b)) {
+      const auto c = avx512::make_consts(s, z, q0, q1, !check);
+      std::uint8_t* out = bits > 4 ? bytes + b : bytes + b / 2;
+      if (bits > 4)
+        return check ? avx512::code_run<false, true, true>(x + b, e - b, c, out)
+                     : avx512::code_run<false, false, false>(x + b, e - b, c, out);
+      return check ? avx512::code_run<true, true, true>(x + b, e - b, c, out)
+                   : avx512::code_run<true, false, false>(x + b, e - b, c, out);
+    }
+  }
+#endif
   alignas(64) std::int8_t buf[code_piece];
   auto* codes = reinterpret_cast<std::int8_t*>(bytes);
   for (std::int64_t p = b; p < e; p += code_piece) {
@@ -167,6 +168,24 @@ template <class T>
     }
   }
   return true;
+}
+
+/// The scale and zero point of one slice x[0, n) from its own range; `finite` is false (and
+/// the result meaningless) when the slice holds an infinity or a NaN.
+template <class T>
+[[nodiscard]] inline scale_zero own_qparams(const T* x, std::int64_t n, int bits, scheme sch,
+                                            bool& finite) noexcept {
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  if constexpr (std::is_same_v<T, float>) {
+    const auto r = sch == scheme::affine ? avx512::slice_range<true>(x, n) : avx512::slice_range<false>(x, n);
+    finite = r.finite;
+    return finite ? compute_qparams(r.lo, r.hi, bits, sch) : scale_zero{};
+  }
+#endif
+  range_acc<T> acc;
+  acc.add(x, n);
+  finite = acc.finite();
+  return finite ? compute_qparams(acc.min(), acc.max(), bits, sch) : scale_zero{};
 }
 
 /// dst[i − b] = (code[i] − z)·s for the run [b, e) of one slice.
@@ -218,11 +237,8 @@ void quantize_with_options(tensor_view<const T> x, const quantize_options& opt,
   const T* xp = x.data();
   const int q0 = qmin(opt.bits, opt.scheme), q1 = qmax(opt.bits, opt.scheme);
   qparams& qp = A::params(out);
-  if (l.outer == 1 && l.channels > 1) {
-    // Every slice is one contiguous run (a row, a group): find its range and quantize it while
-    // it is still in cache, in one trip through memory.
-    reshape_storage(out, x.shape(), n, opt.bits);
-    // field by field, so the scale and zero-point vectors keep their capacity between calls
+  // field by field, so the scale and zero-point vectors keep their capacity between calls
+  auto set_params = [&] {
     qp.bits = opt.bits;
     qp.scheme = opt.scheme;
     qp.axis = opt.axis;
@@ -230,22 +246,41 @@ void quantize_with_options(tensor_view<const T> x, const quantize_options& opt,
     qp.scales.resize(static_cast<std::size_t>(l.channels));
     qp.zero_points.resize(static_cast<std::size_t>(l.channels));
     A::layout(out) = l;
+  };
+  if (l.channels == 1) {
+    // One scale for everything: a range pass (which throws before anything is written), then
+    // the codes.
+    bool finite = true;
+    const auto sz = own_qparams(xp, n, opt.bits, opt.scheme, finite);
+    if (!finite) fail_not_finite(quantize_component, "x", xp, n);
+    reshape_storage(out, x.shape(), n, opt.bits);
+    set_params();
+    qp.scales[0] = sz.scale;
+    qp.zero_points[0] = static_cast<std::int8_t>(sz.zero_point);
+    (void)quantize_span(xp, 0, n, sz.scale, sz.zero_point, q0, q1, opt.bits, A::bytes(out).data(), span_mode::own);
+    return;
+  }
+  if (l.outer == 1) {
+    // Every slice is one contiguous run (a row, a group): find its range and quantize it while
+    // it is still in cache, in one trip through memory; the next slices are prefetched meanwhile.
+    reshape_storage(out, x.shape(), n, opt.bits);
+    set_params();
     std::uint8_t* bytes = A::bytes(out).data();
     auto slice_qparams = [&](std::int64_t k) {
-      range_acc<T> acc;
-      acc.add(xp + k * l.inner, l.inner);
-      if (!acc.finite()) {
+      bool finite = true;
+      const auto sz = own_qparams(xp + k * l.inner, l.inner, opt.bits, opt.scheme, finite);
+      if (!finite) {
         clear(out);
         fail_not_finite(quantize_component, "x", xp, n);
       }
-      const auto sz = compute_qparams(acc.min(), acc.max(), opt.bits, opt.scheme);
       qp.scales[static_cast<std::size_t>(k)] = sz.scale;
       qp.zero_points[static_cast<std::size_t>(k)] = static_cast<std::int8_t>(sz.zero_point);
       return sz;
     };
     const std::int64_t per_piece = code_piece / l.inner;
-    if (opt.bits <= 4 && per_piece >= 2) {
-      // Small packed groups: code a piece of whole groups, then pack the piece at once.
+    if (opt.bits <= 4 && per_piece >= 2 && !direct_codes<T>(opt.bits, l.inner)) {
+      // Small packed groups the vector kernels cannot write directly: code a piece of whole
+      // groups, then pack the piece at once.
       alignas(64) std::int8_t buf[code_piece];
       for (std::int64_t k0 = 0; k0 < l.channels; k0 += per_piece) {
         const std::int64_t k1 = std::min(l.channels, k0 + per_piece);
@@ -257,13 +292,28 @@ void quantize_with_options(tensor_view<const T> x, const quantize_options& opt,
       }
       return;
     }
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+    if constexpr (std::is_same_v<T, float>) {
+      if (direct_codes<T>(opt.bits, l.inner)) {
+        const bool ok = opt.scheme == scheme::affine
+            ? avx512::quantize_slices<true>(xp, l.inner, l.channels, opt.bits, qp.scales.data(), qp.zero_points.data(), bytes)
+            : avx512::quantize_slices<false>(xp, l.inner, l.channels, opt.bits, qp.scales.data(), qp.zero_points.data(), bytes);
+        if (!ok) {
+          clear(out);
+          fail_not_finite(quantize_component, "x", xp, n);
+        }
+        return;
+      }
+    }
+#endif
     for (std::int64_t k = 0; k < l.channels; ++k) {
       const auto sz = slice_qparams(k);
-      (void)quantize_span(xp, k * l.inner, (k + 1) * l.inner, sz.scale, sz.zero_point, q0, q1, opt.bits, bytes);
+      (void)quantize_span(xp, k * l.inner, (k + 1) * l.inner, sz.scale, sz.zero_point, q0, q1, opt.bits, bytes,
+                          span_mode::own);
     }
     return;
   }
-  // One scale for everything, or channels spread over many runs: ranges first, then codes.
+  // Channels spread over many runs: ranges first, then codes.
   std::vector<double> lo, hi;
   slice_ranges(quantize_component, xp, n, l, lo, hi);  // throws before anything is written
   reshape_storage(out, x.shape(), n, opt.bits);
@@ -272,7 +322,7 @@ void quantize_with_options(tensor_view<const T> x, const quantize_options& opt,
   std::uint8_t* bytes = A::bytes(out).data();
   for_each_run(0, n, l, [&](std::int64_t b, std::int64_t e, std::int64_t k) {
     const auto kk = static_cast<std::size_t>(k);
-    (void)quantize_span(xp, b, e, qp.scales[kk], qp.zero_points[kk], q0, q1, opt.bits, bytes);
+    (void)quantize_span(xp, b, e, qp.scales[kk], qp.zero_points[kk], q0, q1, opt.bits, bytes, span_mode::own);
   });
 }
 
@@ -292,7 +342,7 @@ void quantize_with_qparams(tensor_view<const T> x, const qparams& given, quantiz
   for_each_run(0, n, l, [&](std::int64_t b, std::int64_t e, std::int64_t k) {
     const auto kk = static_cast<std::size_t>(k);
     ok = ok && quantize_span(xp, b, e, qp.scales[kk], qp.zero_points[kk], qp.qmin(), qp.qmax(), qp.bits,
-                             bytes, true);
+                             bytes, span_mode::given);
   });
   if (!ok) {
     clear(out);

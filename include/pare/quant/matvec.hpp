@@ -7,12 +7,14 @@
 ///     auto w4 = pare::quant::quantize(w, {.bits = 4, .group_size = 64});   // per group
 ///     pare::quant::matvec(w4, x, y);                                      // x: [in], y: [out]
 ///
-/// x stays in float: each weight becomes (q − z)·s in float and meets x in a float FMA, so the
+/// x stays in float and the codes become exact small floats that meet x in float FMAs, so the
 /// result equals `dequantize` followed by a float matrix-vector product up to float rounding
-/// (the summation order differs). The weight moves 1 byte (8-bit) or half a byte (≤ 4 bits) per
+/// (the summation order differs, and the 4-bit pair kernel regroups each pair of products). The weight moves 1 byte (8-bit) or half a byte (≤ 4 bits) per
 /// element instead of 4, which is where the speed comes from.
-/// Kernels: AVX-512 (8-bit: sign-extend, convert, FMA on 4 rows at once; 4-bit: a 16-entry table
-/// of (u − 8 − z)·s per group looked up with vpermps), AVX2, and a portable loop, chosen at
+/// Kernels: AVX-512 (8-bit: sign-extend, convert, FMA on 8 rows at once; 4-bit with VBMI and
+/// segments of a multiple of 32: the "pair" kernel, which reads each byte's two codes as
+/// q_e·(x_e − x_o/16) + (q_e/16 + q_o)·x_o; other 4-bit layouts: a 16-entry table of
+/// (u − 8 − z)·s per group looked up with vpermps), AVX2, and a portable loop, chosen at
 /// compile time (`-march=native` picks the best). Fast layouts: per tensor, per channel along
 /// axis 0 and per group; per channel along axis 1, and packed codes with an odd `in`, take a
 /// slower exact path that dequantizes 256 weights at a time into a stack buffer.
@@ -266,6 +268,129 @@ inline void mv_rows_i4_avx512(const mv_weight& W, const float* x, float* y, std:
   }
   if (i < r1) mv_rows_i4_scalar(W, x, y, i, r1);
 }
+
+#if defined(__AVX512BW__) && defined(__AVX512VBMI__)
+#define PARE_QUANT_MV_PAIRS 1
+
+/// x prepared once per call for the pair kernel (mv_rows_i4_pairs): for each pair t of inputs
+/// (x_e = x[2t], x_o = x[2t + 1]) u_t = x_e − x_o/16 (one rounding, by FMA) and v_t = x_o, and
+/// for affine weights X_k = Σ x over segment k (summed in double, rounded once). Thread-local,
+/// grown once to the largest `in` seen and then reused.
+struct pair_x {
+  std::vector<float> u, v, seg_sum;
+  static pair_x& get() {
+    thread_local pair_x b;
+    return b;
+  }
+  /// Largest |x| the pair kernel takes: far from overflow in u and in the unscaled row sums.
+  static constexpr float limit = 0x1p100f;
+  /// `in` and `seg` multiples of 32. Returns false (and the caller takes the table kernel) when
+  /// x holds a NaN, an infinity or a value beyond `limit`: there u = x_e − x_o/16 would mix an
+  /// infinity into both products of a pair and turn ±inf results into NaN.
+  bool prepare(const float* x, std::int64_t in, std::int64_t seg, bool sums) {
+    const auto pairs = static_cast<std::size_t>(in / 2);
+    u.resize(pairs);
+    v.resize(pairs);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 lim = _mm512_set1_ps(limit), sixteenth = _mm512_set1_ps(0.0625f);
+    __mmask16 bad = 0;
+    for (std::int64_t j = 0; j < in; j += 32) {
+      const __m512 a = _mm512_loadu_ps(x + j), b = _mm512_loadu_ps(x + j + 16);
+      bad |= _mm512_cmp_ps_mask(_mm512_abs_ps(a), lim, _CMP_NLE_UQ) | _mm512_cmp_ps_mask(_mm512_abs_ps(b), lim, _CMP_NLE_UQ);
+      const __m512 xe = _mm512_permutex2var_ps(a, even, b), xo = _mm512_permutex2var_ps(a, odd, b);
+      _mm512_storeu_ps(u.data() + j / 2, _mm512_fnmadd_ps(xo, sixteenth, xe));
+      _mm512_storeu_ps(v.data() + j / 2, xo);
+    }
+    if (bad) return false;
+    if (sums) {
+      seg_sum.resize(static_cast<std::size_t>(in / seg));
+      for (std::int64_t k = 0; k < in / seg; ++k) {
+        __m512d a0 = _mm512_setzero_pd(), a1 = a0;
+        for (std::int64_t j = k * seg; j < (k + 1) * seg; j += 16) {
+          a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm256_loadu_ps(x + j)));
+          a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_loadu_ps(x + j + 8)));
+        }
+        seg_sum[static_cast<std::size_t>(k)] = static_cast<float>(_mm512_reduce_add_pd(_mm512_add_pd(a0, a1)));
+      }
+    }
+    return true;
+  }
+};
+
+/// Σ_k s_k·z_k·X_k over the segments of row i: the zero-point term of affine weights.
+inline float pair_zero_term(const mv_weight& W, const pair_x& P, std::int64_t i) noexcept {
+  const std::int64_t segs = W.cols / W.seg;
+  const float* X = P.seg_sum.data();
+  if (segs < 16 || W.slice_stride != segs) {
+    float t = 0;
+    for (std::int64_t k = 0; k < segs; ++k) {
+      const auto sl = W.slice(i, k);
+      t += W.scales[sl] * (static_cast<float>(W.zeros[sl]) * X[k]);
+    }
+    return t;
+  }
+  const float* sc = W.scales + W.slice(i, 0);
+  const std::int8_t* zp = W.zeros + W.slice(i, 0);
+  __m512 acc = _mm512_setzero_ps();
+  for (std::int64_t k = 0; k < segs; k += 16) {
+    const auto m = static_cast<__mmask16>(segs - k >= 16 ? 0xFFFF : (1u << (segs - k)) - 1);
+    const __m512 z = _mm512_maskz_cvtepi32_ps(m, _mm512_maskz_cvtepi8_epi32(m, _mm_maskz_loadu_epi8(m, zp + k)));
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, sc + k), _mm512_maskz_mul_ps(m, z, _mm512_maskz_loadu_ps(m, X + k)), acc);
+  }
+  return mv_hsum(acc);
+}
+
+/// AVX-512 VBMI packed, segments of a multiple of 32 columns, no table per row and group.
+/// A byte b holds the two stored nibbles c_e = q_e + 8 (element 2t) and c_o = q_o + 8 (element
+/// 2t + 1), b = c_e + 16·c_o. With u_t = x_e − x_o/16 and v_t = x_o (pair_x),
+///     q_e·x_e + q_o·x_o = q_e·u_t + f·v_t,     f = (b − 136)/16 = q_e/16 + q_o,
+/// exact in real arithmetic. Both factors come from b in two shuffles: vpermb drops b into the
+/// low byte of a lane holding the float 2^19 (whose last mantissa bit is 2^−4), giving 2^19 + b/16
+/// exactly, and one subtraction of 2^19 + 8.5 leaves f exactly; the same lane, whose low nibble
+/// is c_e, indexes vpermps into the table c − 8 for q_e. So 32 weights cost a shuffle, a
+/// subtraction, a lookup and two FMAs, and every product stays the size of q·x (no code offset
+/// to cancel). Each segment's sum is scaled once; affine zero points enter once per row as
+/// −Σ_k s_k·z_k·X_k. R rows share every load of u and v.
+template <int R = 4>
+inline void mv_rows_i4_pairs(const mv_weight& W, const pair_x& P, float* y, std::int64_t r0,
+                             std::int64_t r1) noexcept {
+  const std::int64_t segs = W.cols / W.seg;
+  const std::int64_t row_bytes = W.cols / 2, seg_bytes = W.seg / 2;
+  const __m512 table = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
+  const __m512i magic = _mm512_set1_epi32(0x49000000);  // 2^19
+  const __m512 bias = _mm512_set1_ps(524296.5f);         // 2^19 + 136/16
+  const __m512i spread = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);  // byte l → lane l
+  constexpr __mmask64 low_bytes = 0x1111111111111111ULL;
+  const float* u = P.u.data();
+  const float* v = P.v.data();
+  std::int64_t i = r0;
+  for (; i + R <= r1; i += R) {
+    __m512 tot[R];
+    for (int r = 0; r < R; ++r) tot[r] = _mm512_setzero_ps();
+    const std::uint8_t* rows = W.bytes + i * row_bytes;
+    for (std::int64_t k = 0; k < segs; ++k) {
+      __m512 acc[R];
+      for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+      for (std::int64_t t = k * seg_bytes; t < (k + 1) * seg_bytes; t += 16) {
+        const __m512 U = _mm512_loadu_ps(u + t), V = _mm512_loadu_ps(v + t);
+        for (int r = 0; r < R; ++r) {
+          const __m512i b = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + r * row_bytes + t)));
+          const __m512i lane = _mm512_mask_permutexvar_epi8(magic, low_bytes, spread, b);
+          const __m512 f = _mm512_sub_ps(_mm512_castsi512_ps(lane), bias);
+          acc[r] = _mm512_fmadd_ps(mv_lookup(lane, table), U, acc[r]);
+          acc[r] = _mm512_fmadd_ps(f, V, acc[r]);
+        }
+      }
+      for (int r = 0; r < R; ++r) tot[r] = _mm512_fmadd_ps(acc[r], _mm512_set1_ps(W.scales[W.slice(i + r, k)]), tot[r]);
+    }
+    for (int r = 0; r < R; ++r) y[i + r] = mv_hsum(tot[r]) - (W.affine ? pair_zero_term(W, P, i + r) : 0.0f);
+  }
+  if constexpr (R > 1) {
+    if (i < r1) mv_rows_i4_pairs<1>(W, P, y, i, r1);
+  }
+}
+#endif
 
 #elif defined(__AVX2__) && defined(__FMA__)
 
@@ -521,10 +646,23 @@ inline bool q8_vnni_layout(const mv_weight& W) noexcept {
 }
 #endif
 
-/// The kernel for a block of rows.
-inline void mv_rows(const mv_weight& W, const float* x, float* y, std::int64_t r0, std::int64_t r1) noexcept {
+/// Whether the pair kernel handles this layout (packed, segments of a multiple of 32 columns).
+[[nodiscard]] inline bool use_pairs([[maybe_unused]] const mv_weight& W) noexcept {
+#if defined(PARE_QUANT_MV_PAIRS)
+  return W.bits <= 4 && W.seg % 32 == 0;
+#else
+  return false;
+#endif
+}
+
+/// The kernel for a block of rows (`P`: x prepared when use_pairs(W)).
+inline void mv_rows(const mv_weight& W, const float* x, [[maybe_unused]] const void* P, float* y,
+                    std::int64_t r0, std::int64_t r1) noexcept {
 #if defined(__AVX512F__)
   if (W.bits > 4) mv_rows_i8_avx512(W, x, y, r0, r1);
+#if defined(PARE_QUANT_MV_PAIRS)
+  else if (P) mv_rows_i4_pairs(W, *static_cast<const pair_x*>(P), y, r0, r1);
+#endif
   else mv_rows_i4_avx512(W, x, y, r0, r1);
 #elif defined(__AVX2__) && defined(__FMA__)
   if (W.bits > 4) mv_rows_i8_avx2(W, x, y, r0, r1);
@@ -609,13 +747,22 @@ void matvec(const quantized_tensor& q, tensor_view<X> x, tensor_view<Y> y, const
 #endif
     xp = buf.xhat.data();  // same result through the float kernels
   }
+  const void* P = nullptr;  // x prepared for the pair kernel
+#if defined(PARE_QUANT_MV_PAIRS)
+  if (fast && detail::use_pairs(W)) {
+    auto& px = detail::pair_x::get();
+    if (px.prepare(xp, in, W.seg, W.affine)) P = &px;
+  }
+#endif
   ::pare::detail::for_each_chunk(out, rows_per_chunk, [&](std::int64_t r0, std::int64_t r1) {
-    if (fast) detail::mv_rows(W, xp, yp, r0, r1);
+    if (fast) detail::mv_rows(W, xp, P, yp, r0, r1);
     else detail::mv_rows_generic(q, xp, yp, r0, r1);
   });
 }
 
 }  // namespace pare::quant
+
+#undef PARE_QUANT_MV_PAIRS
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
