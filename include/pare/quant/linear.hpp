@@ -426,4 +426,19 @@ void dequantize(const quantized_tensor& q, tensor_view<T> out) {
   }
 }
 
+// std::vector forms: a vector is a 1-D tensor (template deduction does not convert a vector
+// to a tensor_view, so without these `quantize(v, {.bits = 8})` would not compile).
+template <class T>
+void quantize(const std::vector<T>& x, const quantize_options& opt, quantized_tensor& out) {
+  quantize(tensor_view<const T>(x), opt, out);
+}
+template <class T>
+[[nodiscard]] quantized_tensor quantize(const std::vector<T>& x, const quantize_options& opt = {}) {
+  return quantize(tensor_view<const T>(x), opt);
+}
+template <class T>
+void dequantize(const quantized_tensor& q, std::vector<T>& out) {
+  dequantize(q, tensor_view<T>(out));
+}
+
 }  // namespace pare::quant

@@ -236,4 +236,18 @@ void dequantize(const log_quantized_tensor& q, tensor_view<T> out) {
   });
 }
 
+// std::vector forms: a vector is a 1-D tensor.
+template <class T>
+void quantize_log(const std::vector<T>& x, const log_options& opt, log_quantized_tensor& out) {
+  quantize_log(tensor_view<const T>(x), opt, out);
+}
+template <class T>
+[[nodiscard]] log_quantized_tensor quantize_log(const std::vector<T>& x, const log_options& opt = {}) {
+  return quantize_log(tensor_view<const T>(x), opt);
+}
+template <class T>
+void dequantize(const log_quantized_tensor& q, std::vector<T>& out) {
+  dequantize(q, tensor_view<T>(out));
+}
+
 }  // namespace pare::quant

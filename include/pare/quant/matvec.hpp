@@ -760,6 +760,12 @@ void matvec(const quantized_tensor& q, tensor_view<X> x, tensor_view<Y> y, const
   });
 }
 
+/// std::vector form: x and y as 1-D tensors.
+template <class X, class Y>
+void matvec(const quantized_tensor& q, const std::vector<X>& x, std::vector<Y>& y, const matvec_options& opt = {}) {
+  matvec(q, tensor_view<const X>(x), tensor_view<Y>(y), opt);
+}
+
 }  // namespace pare::quant
 
 #undef PARE_QUANT_MV_PAIRS
