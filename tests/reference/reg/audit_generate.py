@@ -30,31 +30,8 @@ for mode in ("min", "max"):
                     b = baseline if (baseline is None or mode == "min") else -baseline
                     for restore in (False, True):
                         for start in (0, 2):
-                            scenarios.append((dict(mode=mode, min_delta=min_delta, patience=patience, baseline=b,
+                            scenarios.append(("grid", dict(mode=mode, min_delta=min_delta, patience=patience, baseline=b,
                                                    restore_best_weights=restore, start_from_epoch=start), s))
 
 with Writer(os.path.join(HERE, "audit.txt"), __doc__) as w:
-    w.put("es/count", len(scenarios))
-    for i, (opts, seq) in enumerate(scenarios):
-        cb = base.KerasEarlyStopping(**opts)
-        cb.on_train_begin()
-        waits, bests, stops = [], [], []
-        for epoch, metric in enumerate(seq):
-            cb.on_epoch_end(epoch, metric, weights=epoch)
-            waits.append(cb.wait)
-            bests.append(cb.best)
-            stops.append(1.0 if cb.stop_training else 0.0)
-            if cb.stop_training:
-                break
-        key = "es/%d" % i
-        w.put(key + "/mode_max", 1.0 if opts["mode"] == "max" else 0.0)
-        w.put(key + "/min_delta", opts["min_delta"])
-        w.put(key + "/patience", opts["patience"])
-        w.put(key + "/baseline", [] if opts["baseline"] is None else [opts["baseline"]])
-        w.put(key + "/restore", 1.0 if opts["restore_best_weights"] else 0.0)
-        w.put(key + "/start_from_epoch", opts["start_from_epoch"])
-        w.put(key + "/metrics", seq)
-        w.put(key + "/wait", waits)
-        w.put(key + "/best", bests)
-        w.put(key + "/stop", stops)
-        w.put(key + "/restored_epoch", cb.on_train_end())
+    base.early_stopping(w, scenarios)

@@ -24,31 +24,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 from refio import Writer  # noqa: E402
 
+sys.path.insert(0, HERE)
+from generate import drive, plateau  # noqa: E402
+
 warnings.filterwarnings("ignore")
-
-
-def drive(make, steps, base_lr):
-    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
-    opt = torch.optim.SGD([p], lr=base_lr)
-    sched = make(opt)
-    out = [opt.param_groups[0]["lr"]]
-    for _ in range(steps):
-        opt.step()
-        sched.step()
-        out.append(opt.param_groups[0]["lr"])
-    return out
-
-
-def plateau(metrics, base_lr, **kw):
-    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
-    opt = torch.optim.SGD([p], lr=base_lr)
-    sched = L.ReduceLROnPlateau(opt, **kw)
-    out = []
-    for m in metrics:
-        opt.step()
-        sched.step(m)
-        out.append(opt.param_groups[0]["lr"])
-    return out
 
 
 with Writer(os.path.join(HERE, "audit_lr.txt"), __doc__ + "\ntorch " + torch.__version__) as w:
