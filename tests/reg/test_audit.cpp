@@ -11,42 +11,12 @@
 
 #include "support/catch.hpp"
 #include "support/reference.hpp"
+#include "keras_early_stopping.hpp"
 
 TEST_CASE("audit: early_stopping follows Keras 3 over a grid of every option", "[reg][early_stopping][audit]") {
   const pare_test::reference ref("reg/audit.txt");
-  const auto count = static_cast<int>(ref.scalar("es/count"));
-  REQUIRE(count == 432);
-  for (int s = 0; s < count; ++s) {
-    const std::string key = "es/" + std::to_string(s);
-    pare::reg::early_stopping::options o{
-        .mode = ref.scalar(key + "/mode_max") != 0 ? pare::reg::mode::max : pare::reg::mode::min,
-        .min_delta = ref.scalar(key + "/min_delta"),
-        .patience = static_cast<std::int64_t>(ref.scalar(key + "/patience")),
-        .restore_best = ref.scalar(key + "/restore") != 0,
-        .start_from_epoch = static_cast<std::int64_t>(ref.scalar(key + "/start_from_epoch"))};
-    if (!ref[key + "/baseline"].empty()) o.baseline = ref[key + "/baseline"][0];
-    pare::reg::early_stopping es(o);
-    std::vector<double> w(2, -1.0);  // holds the epoch it was "trained" in
-    es.track(pare::tensor_view<double>(w));
-    const auto& metrics = ref[key + "/metrics"];
-    const auto& stops = ref[key + "/stop"];
-    std::size_t epoch = 0;
-    for (; epoch < metrics.size(); ++epoch) {
-      INFO("scenario " << s << " epoch " << epoch << " metric " << metrics[epoch]);
-      std::fill(w.begin(), w.end(), static_cast<double>(epoch));
-      const bool stop = es.observe(metrics[epoch]);
-      REQUIRE(epoch < stops.size());
-      CHECK(stop == (stops[epoch] != 0));
-      CHECK(es.wait() == static_cast<std::int64_t>(ref[key + "/wait"][epoch]));
-      CHECK(es.best() == ref[key + "/best"][epoch]);
-      if (stop) break;
-    }
-    INFO("scenario " << s);
-    CHECK(epoch + (epoch < metrics.size() ? 1 : 0) == stops.size());
-    const double restored = ref.scalar(key + "/restored_epoch");
-    CHECK(es.restore() == (restored >= 0));
-    if (restored >= 0) CHECK(w[0] == restored);
-  }
+  REQUIRE(ref.scalar("es/count") == 432);
+  reg_test::check_keras_scenarios(ref, 432);
 }
 
 TEMPLATE_TEST_CASE("audit: l1, l2 and l1_l2 at w = ±0 add nothing from the l1 term (sign(0) = 0)",
