@@ -3,6 +3,7 @@
 // scalar type, element-wise comparisons that report the index that failed.
 
 #include <pare/core/tensor_view.hpp>
+#include <pare/distill/kd_loss.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -68,6 +69,19 @@ template <class T>
 pare::tensor_view<T> view2(std::vector<std::remove_const_t<T>>& v, std::int64_t rows,
                            std::int64_t cols) {
   return pare::tensor_view<T>(v.data(), {rows, cols});
+}
+
+/// kd_loss on [B, C] student/teacher vectors (teacher probabilities when offline), weighted by
+/// w when asked; the gradient goes to g.
+template <class T>
+double run_kd(const pare::distill::kd_loss& kd, bool offline, bool weighted, std::vector<T>& s, std::vector<T>& t,
+              const std::vector<std::int64_t>& y, std::vector<T>& w, std::vector<T>& g, std::int64_t B,
+              std::int64_t C) {
+  const auto sv = view2<const T>(s, B, C);
+  const auto tv = view2<const T>(t, B, C);
+  const auto gv = view2<T>(g, B, C);
+  if (offline) return weighted ? kd.offline(sv, tv, y, w, gv) : kd.offline(sv, tv, y, gv);
+  return weighted ? kd(sv, tv, y, w, gv) : kd(sv, tv, y, gv);
 }
 
 }  // namespace distill_test

@@ -45,12 +45,7 @@ TEMPLATE_TEST_CASE("kd_loss matches torch autograd for several T and alpha, weig
                                 (weighted ? "/weighted" : "/mean") + (offline ? "/offline" : "/online");
         INFO(key);
         std::vector<T> g(s.size(), T(-3));
-        const auto sv = view2<const T>(s, B, C);
-        const auto tv = view2<const T>(offline ? p : t, B, C);
-        const auto gv = view2<T>(g, B, C);
-        double v = 0;
-        if (offline) v = weighted ? kd.offline(sv, tv, y, w, gv) : kd.offline(sv, tv, y, gv);
-        else v = weighted ? kd(sv, tv, y, w, gv) : kd(sv, tv, y, gv);
+        const double v = run_kd<T>(kd, offline, weighted, s, offline ? p : t, y, w, g, B, C);
         require_close(v, ref.scalar(key + "/value"), tol<T>, key + "/value");
         require_close(g, ref[key + "/grad"], tol<T>, key + "/grad");
       }

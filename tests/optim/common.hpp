@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/catch.hpp"
+#include "support/reference.hpp"
 
 namespace optim_test {
 
@@ -92,5 +93,87 @@ template <class T>
 std::vector<T> cast(const std::vector<double>& v) {
   return std::vector<T>(v.begin(), v.end());
 }
+
+/// The cases of a trajectory reference file (tests/reference/optim/*.txt): every "<name>/kind"
+/// outside "golden/".
+inline std::vector<std::string> reference_cases(const pare_test::reference& ref) {
+  std::vector<std::string> names;
+  for (const auto& k : ref.keys())
+    if (k.size() > 5 && k.ends_with("/kind") && !k.starts_with("golden/")) names.push_back(k.substr(0, k.size() - 5));
+  return names;
+}
+
+/// The generators' gradient, in the order torch evaluates it: g = s·a·(p − c) + n_t with
+/// n_t[i] = 0.05·(((7i + 3t) mod 11) − 5), then multiplied by `scale`; exactly 0 when `zero`.
+template <class T>
+void reference_gradient(const std::vector<T>& p, const std::vector<T>& a, const std::vector<T>& c, double s,
+                        int t, std::vector<T>& g, double scale = 1.0, bool zero = false) {
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (zero) {
+      g[i] = T(0);
+      continue;
+    }
+    const T n = static_cast<T>(0.05 * static_cast<double>(((7 * static_cast<int>(i) + 3 * t) % 11) - 5));
+    const T sa = static_cast<T>(s) * a[i];
+    const T d = p[i] - c[i];
+    const T prod = sa * d;
+    g[i] = static_cast<T>(scale) * (prod + n);
+  }
+}
+
+/// Checks W and b against "<name>/<float|double>/<W|b>/step_<step>" when the file records that
+/// step (relative error with a floor of 1% of the largest reference value); returns the worst
+/// error, 0 when the step is not recorded.
+template <class T>
+double check_reference_step(const pare_test::reference& ref, const std::string& name, int step,
+                            const std::vector<T>& W, const std::vector<T>& b) {
+  const std::string dtype = std::is_same_v<T, float> ? "float" : "double";
+  const std::string suffix = "/step_" + std::to_string(step);
+  double worst = 0;
+  if (!ref.has(name + "/" + dtype + "/W" + suffix)) return worst;
+  for (const auto& [pname, values] : {std::pair{"W", &W}, std::pair{"b", &b}}) {
+    const auto& r = ref[name + "/" + dtype + "/" + pname + suffix];
+    double scale = 0;
+    for (double x : r) scale = std::max(scale, std::abs(x));
+    const double err = relative_error(*values, r, 1e-2 * scale);
+    INFO(name << " (" << dtype << ") " << pname << " after step " << step << ": relative error " << err);
+    CHECK(err <= tolerance<T>);
+    worst = std::max(worst, err);
+  }
+  return worst;
+}
+
+/// The generators' problem (tests/reference/optim/generate.py): W [3, 4] and b [5] from the
+/// file's init/ records, their gradient buffers, and views of both for `add`.
+template <class T>
+struct reference_problem {
+  std::vector<T> W, b, aW, ab, cW, cb, gW, gb;
+  pare::tensor_view<T> Wv, bv;
+  pare::tensor_view<const T> gWv, gbv;
+
+  explicit reference_problem(const pare_test::reference& ref)
+      : W(cast<T>(ref["init/W/p0"])), b(cast<T>(ref["init/b/p0"])), aW(cast<T>(ref["init/W/a"])),
+        ab(cast<T>(ref["init/b/a"])), cW(cast<T>(ref["init/W/c"])), cb(cast<T>(ref["init/b/c"])),
+        gW(W.size()), gb(b.size()), Wv(W.data(), {3, 4}), bv(b.data(), {5}), gWv(gW.data(), {3, 4}),
+        gbv(gb.data(), {5}) {}
+  reference_problem(const reference_problem&) = delete;
+  reference_problem& operator=(const reference_problem&) = delete;
+
+  /// Both gradients at 0-based step t (see reference_gradient).
+  void gradient(double s, int t, double scale = 1.0, bool zero = false) {
+    reference_gradient(W, aW, cW, s, t, gW, scale, zero);
+    reference_gradient(b, ab, cb, s, t, gb, scale, zero);
+  }
+
+  /// Registers W with the optimizer's options and b with the case's group overrides, if any.
+  template <class Opt>
+  void add_to(Opt& opt, const pare_test::reference& ref, const std::string& name) {
+    opt.add(Wv, gWv);
+    if (ref.has(name + "/group"))
+      opt.add(bv, gbv, group_from<typename Opt::traits_type>(ref[name + "/group"]));
+    else
+      opt.add(bv, gbv);
+  }
+};
 
 }  // namespace optim_test

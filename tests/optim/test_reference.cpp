@@ -17,58 +17,18 @@ const pare_test::reference& trajectories() {
   return ref;
 }
 
-std::vector<std::string> case_names() {
-  std::vector<std::string> names;
-  for (const auto& k : trajectories().keys())
-    if (k.size() > 5 && k.ends_with("/kind") && !k.starts_with("golden/")) names.push_back(k.substr(0, k.size() - 5));
-  return names;
-}
-
-// g = s·a·(p − c) + n_t, n_t[i] = 0.05·(((7i + 3t) mod 11) − 5), in the order torch evaluates it.
-template <class T>
-void gradient(const std::vector<T>& p, const std::vector<T>& a, const std::vector<T>& c, double s,
-              int t, std::vector<T>& g) {
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    const T n = static_cast<T>(0.05 * static_cast<double>(((7 * static_cast<int>(i) + 3 * t) % 11) - 5));
-    const T sa = static_cast<T>(s) * a[i];
-    const T d = p[i] - c[i];
-    const T prod = sa * d;
-    g[i] = prod + n;
-  }
-}
-
 template <class T>
 double run_case(const std::string& name) {
   const auto& ref = trajectories();
-  const std::string label = std::is_same_v<T, float> ? "double" : "double";
-  const std::string dtype = std::is_same_v<T, float> ? "float" : "double";
-  (void)label;
-  std::vector<T> W = cast<T>(ref["init/W/p0"]), b = cast<T>(ref["init/b/p0"]);
-  const std::vector<T> aW = cast<T>(ref["init/W/a"]), ab = cast<T>(ref["init/b/a"]);
-  const std::vector<T> cW = cast<T>(ref["init/W/c"]), cb = cast<T>(ref["init/b/c"]);
-  std::vector<T> gW(W.size()), gb(b.size());
-  pare::tensor_view<T> Wv(W.data(), {3, 4}), bv(b.data(), {5});
-  pare::tensor_view<const T> gWv(gW.data(), {3, 4}), gbv(gb.data(), {5});
+  reference_problem<T> pr(ref);
   const double s = ref.scalar(name + "/negate") != 0 ? -1.0 : 1.0;
   double worst = 0;
 
   auto drive = [&](auto& opt) {
     for (int t = 0; t < 100; ++t) {
-      gradient(W, aW, cW, s, t, gW);
-      gradient(b, ab, cb, s, t, gb);
+      pr.gradient(s, t);
       opt.step();
-      for (int k : {1, 2, 3, 10, 50, 100}) {
-        if (t + 1 != k) continue;
-        for (const auto& [pname, values] : {std::pair{"W", &W}, std::pair{"b", &b}}) {
-          const auto& r = ref[name + "/" + dtype + "/" + pname + "/step_" + std::to_string(k)];
-          double scale = 0;
-          for (double x : r) scale = std::max(scale, std::abs(x));
-          const double err = relative_error(*values, r, 1e-2 * scale);
-          INFO(name << " (" << dtype << ") " << pname << " after step " << k << ": relative error " << err);
-          CHECK(err <= tolerance<T>);
-          worst = std::max(worst, err);
-        }
-      }
+      worst = std::max(worst, check_reference_step(ref, name, t + 1, pr.W, pr.b));
     }
   };
 
@@ -84,17 +44,13 @@ double run_case(const std::string& name) {
                                   pare::optim::clip_by_value{.clip_value = ref.scalar(name + "/clip_value")});
       }();
       auto opt = pare::optim::chain<T>(clip, pare::optim::as_chain(o));
-      opt.add(Wv, gWv);
-      opt.add(bv, gbv);
+      opt.add(pr.Wv, pr.gWv);
+      opt.add(pr.bv, pr.gbv);
       drive(opt);
       return;
     }
     Opt opt(o);
-    opt.add(Wv, gWv);
-    if (ref.has(name + "/group"))
-      opt.add(bv, gbv, group_from<traits>(ref[name + "/group"]));
-    else
-      opt.add(bv, gbv);
+    pr.add_to(opt, ref, name);
     const double lr = o.lr;
     switch (static_cast<int>(ref.scalar(name + "/schedule"))) {
       case 1: opt.set_schedule([lr](std::int64_t t) { return lr * (1.0 / (1.0 + 0.1 * static_cast<double>(t))); }); break;
@@ -109,7 +65,7 @@ double run_case(const std::string& name) {
 }  // namespace
 
 TEMPLATE_TEST_CASE("named optimizers follow torch 1.13's 100-step trajectories", "[optim][reference]", float, double) {
-  const auto names = case_names();
+  const auto names = reference_cases(trajectories());
   REQUIRE(names.size() >= 40);
   for (const auto& name : names) {
     const double worst = run_case<TestType>(name);

@@ -103,9 +103,11 @@ SCENARIOS = [
 ]
 
 
-def early_stopping(w):
-    w.put("es/count", len(SCENARIOS))
-    for i, (name, opts, seq) in enumerate(SCENARIOS):
+def early_stopping(w, scenarios=None):
+    """Writes es/<i>/... for each (name, options, metric sequence); SCENARIOS by default."""
+    scenarios = SCENARIOS if scenarios is None else scenarios
+    w.put("es/count", len(scenarios))
+    for i, (name, opts, seq) in enumerate(scenarios):
         cb = KerasEarlyStopping(**opts)
         cb.on_train_begin()
         waits, bests, stops = [], [], []
