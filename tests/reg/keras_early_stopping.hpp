@@ -20,7 +20,7 @@ inline void check_keras_scenarios(const pare_test::reference& ref, int min_count
   REQUIRE(count >= min_count);
   for (int s = 0; s < count; ++s) {
     const std::string key = "es/" + std::to_string(s);
-    early_stopping::options o{
+    early_stopping::options_type o{
         .mode = ref.scalar(key + "/mode_max") != 0 ? pare::reg::mode::max : pare::reg::mode::min,
         .min_delta = ref.scalar(key + "/min_delta"),
         .patience = static_cast<std::int64_t>(ref.scalar(key + "/patience")),

@@ -18,6 +18,7 @@ TEMPLATE_TEST_CASE("dropout drops the rate within 1% on 1e6 values and scales by
   for (double rate : {0.1, 0.25, 0.5, 0.9}) {
     INFO("rate " << rate);
     dropout<T> d({.rate = rate, .seed = 1234});
+    CHECK((d.options().rate == rate && d.options().seed == 1234));
     d.forward(pare::tensor_view<const T>(x), pare::tensor_view<T>(y));
     const auto m = d.mask();
     REQUIRE(m.size() == n);

@@ -56,5 +56,5 @@ TEST_CASE("early_stopping rejects bad options", "[reg][early_stopping][errors]")
   PARE_REQUIRE_ERROR(early_stopping({.min_delta = std::nan("")}), c, "min_delta must be finite, got nan");
   PARE_REQUIRE_ERROR(early_stopping({.min_delta = INFINITY}), c, "min_delta", "got inf");
   PARE_REQUIRE_ERROR(early_stopping({.baseline = std::nan("")}), c, "baseline must be a number", "got nan");
-  CHECK(early_stopping({.min_delta = -0.25}).opts().min_delta == 0.25);  // Keras takes |min_delta|
+  CHECK(early_stopping({.min_delta = -0.25}).options().min_delta == 0.25);  // Keras takes |min_delta|
 }

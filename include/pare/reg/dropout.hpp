@@ -58,7 +58,7 @@ class dropout {
                 "pare::reg::dropout<T>: T must be float or double");
 
  public:
-  using options = dropout_options;
+  using options_type = dropout_options;
   static constexpr std::string_view component = "pare::reg::dropout";
 
   explicit dropout(dropout_options o = {}) : opt_(o) {
@@ -125,6 +125,7 @@ class dropout {
   [[nodiscard]] bool training() const noexcept { return training_; }
   [[nodiscard]] double rate() const noexcept { return opt_.rate; }
   [[nodiscard]] std::uint64_t seed() const noexcept { return opt_.seed; }
+  [[nodiscard]] const dropout_options& options() const noexcept { return opt_; }
   /// The scale 1/(1 − rate) applied to kept elements.
   [[nodiscard]] T scale() const noexcept { return scale_; }
   /// The mask of the last forward (1 = kept), shaped like its input; empty before the first

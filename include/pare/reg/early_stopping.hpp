@@ -66,7 +66,7 @@ struct early_stopping_options {
 /// a NaN baseline, or `track` after the first `observe` (until `reset`).
 class early_stopping {
  public:
-  using options = early_stopping_options;
+  using options_type = early_stopping_options;
   static constexpr std::string_view component = "pare::reg::early_stopping";
 
   explicit early_stopping(early_stopping_options o = {}) : opt_(o) {
@@ -143,7 +143,7 @@ class early_stopping {
   /// Whether some `observe` has returned true, and the first epoch that did (−1 if none).
   [[nodiscard]] bool stopped() const noexcept { return stopped_; }
   [[nodiscard]] std::int64_t stopped_epoch() const noexcept { return stopped_epoch_; }
-  [[nodiscard]] const early_stopping_options& opts() const noexcept { return opt_; }
+  [[nodiscard]] const early_stopping_options& options() const noexcept { return opt_; }
 
  private:
   template <class T>
