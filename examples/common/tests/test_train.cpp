@@ -242,6 +242,21 @@ TEST_CASE("thread_picker keeps the faster of 1 and all threads, per epoch") {
     p.after_step(b, steps, 1.0);
   }
   CHECK(seen == std::vector<int>{4, 4, 1, 4, 1, 4, 1, 4, 1, 4, 1, 1});  // a tie keeps 1
+  // Parallel steps that turn 3× slower than probed (another process took a core) fall back to
+  // one thread after four of them, for that epoch only.
+  ex::thread_picker slowed(0, 4);
+  std::vector<int> used;
+  for (std::int64_t b = 0; b < steps; ++b) {
+    const int n = slowed.before_step(b, steps);
+    used.push_back(n);
+    slowed.after_step(b, steps, n == 1 ? 2.0 : (b < 20 ? 1.0 : 3.5));
+  }
+  CHECK(used[19] == 4);
+  CHECK(used[23] == 4);  // the fourth slow step
+  CHECK(used[24] == 1);
+  CHECK(used.back() == 1);
+  CHECK(slowed.chosen() == 1);
+  CHECK(slowed.before_step(0, steps) == 4);  // the next epoch starts from the probed choice
   // Fixed counts never probe; epochs too short to probe keep the last choice.
   ex::thread_picker fixed(3, 4);
   CHECK_FALSE(fixed.adaptive());
