@@ -26,14 +26,13 @@
 
 #include <Eigen/Core>
 #include <pare/core/tensor_view.hpp>
-
-#include "common/stand_in.hpp"
+#include <pare/reg/dropout.hpp>
 
 namespace pare_examples {
 
-/// The dropout that `mlp` applies after each hidden ReLU (pare::reg::dropout's interface).
+/// The dropout that `mlp` applies after each hidden ReLU.
 template <class T>
-using mlp_dropout = stand_in::dropout<T>;
+using mlp_dropout = pare::reg::dropout<T>;
 
 /// Options of `mlp`.
 struct mlp_options {
@@ -95,7 +94,7 @@ class mlp {
       layers_.push_back(std::move(l));
     }
     for (std::size_t i = 0; i + 1 < layers_.size(); ++i)
-      dropout_.emplace_back(stand_in::dropout_options{
+      dropout_.emplace_back(pare::reg::dropout_options{
           .rate = o.dropout, .seed = o.seed ^ (0xD1B54A32D192ED03ull * (i + 1))});
     dropout_rate_ = o.dropout;
     z_.resize(layers_.size());

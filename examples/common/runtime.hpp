@@ -63,17 +63,29 @@ class thread_picker {
 
   /// Sets (and returns) the threads for step `b` of an epoch of `steps` steps.
   int before_step(std::int64_t b, std::int64_t steps) {
-    if (b == 0) sum_ = {0, 0};
+    if (b == 0) {
+      sum_ = {0, 0};
+      slow_ = 0;
+      chosen_ = probed_;  // a fallback lasts one epoch
+    }
     const int n = probing(b, steps) ? candidate(b) : chosen_;
     if (n != current_) set_compute_threads(current_ = n);
     return n;
   }
-  /// Records how long step `b` took; after the last probe, keeps the faster count.
+  /// Records how long step `b` took; after the last probe, keeps the faster count. When all
+  /// cores won but later steps take over 3× the probed time (another process took a core:
+  /// measured here, a 2.3 s epoch became 25 s), falls back to one thread after `slow_limit` such
+  /// steps, for the rest of the epoch.
   void after_step(std::int64_t b, std::int64_t steps, double seconds) {
-    if (!probing(b, steps)) return;
+    if (!probing(b, steps)) {
+      if (adaptive_ && current_ > 1 && b >= first_probe + 2 * probes_ &&
+          seconds > 3 * sum_[1] / probes_ && ++slow_ >= slow_limit)
+        set_compute_threads(chosen_ = current_ = 1);
+      return;
+    }
     sum_[candidate(b) == 1 ? 0 : 1] += seconds;
     if (b == first_probe + 2 * probes_ - 1) {
-      chosen_ = sum_[0] <= sum_[1] ? 1 : max_;
+      chosen_ = probed_ = sum_[0] <= sum_[1] ? 1 : max_;
       if (chosen_ != current_) set_compute_threads(current_ = chosen_);
     }
   }
@@ -83,6 +95,7 @@ class thread_picker {
 
  private:
   static constexpr std::int64_t first_probe = 2;
+  static constexpr int slow_limit = 4;
   [[nodiscard]] bool probing(std::int64_t b, std::int64_t steps) const noexcept {
     return adaptive_ && steps >= first_probe + 4 * probes_ && b >= first_probe &&
            b < first_probe + 2 * probes_;
@@ -90,7 +103,7 @@ class thread_picker {
   [[nodiscard]] int candidate(std::int64_t b) const noexcept { return (b - first_probe) % 2 ? max_ : 1; }
 
   bool adaptive_;
-  int max_, probes_, chosen_, current_ = 0;
+  int max_, probes_, chosen_, probed_ = chosen_, current_ = 0, slow_ = 0;
   std::array<double, 2> sum_{0, 0};
 };
 

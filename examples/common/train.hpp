@@ -5,7 +5,7 @@
 /// after every epoch, and a progress bar.
 ///
 ///     pare_examples::mlp<float> net({.sizes = {784, 256, 10}, .seed = 1});
-///     pare::optim::sgd<float> opt({.lr = 0.1, .momentum = 0.9});
+///     pare::optim::momentum<float> opt({.lr = 0.1});
 ///     for (auto& l : net.layers()) { opt.add(l.w(), l.dw()); opt.add(l.b(), l.db()); }
 ///     auto result = pare_examples::fit(net, opt, pare::sched::constant{0.1}, data.train, &val,
 ///                                      {.epochs = 5, .batch_size = 128, .seed = 1});
@@ -36,13 +36,16 @@
 
 namespace pare_examples {
 
-/// What `fit` needs of an optimizer: an update of every registered parameter, and a settable
-/// learning rate (every pare::optim optimizer models it).
+/// What `fit` needs of an optimizer: an update of every registered parameter. When it also has
+/// `set_lr` (every named pare::optim optimizer), `fit` sets the rate of each step from the
+/// schedule; a pare::optim chain carries its schedule inside (`scale_by_learning_rate{.lr = s}`)
+/// and `fit` then only records s(step).
 template <class O>
-concept trainable_optimizer = requires(O& o, double lr) {
-  o.step();
-  o.set_lr(lr);
-};
+concept trainable_optimizer = requires(O& o) { o.step(); };
+
+/// Whether `fit` drives the optimizer's learning rate itself.
+template <class O>
+concept lr_settable = requires(O& o, double lr) { o.set_lr(lr); };
 
 /// A loss for `fit`: the batch's mean loss, with ∂loss/∂logits written to `grad`. `rows` are the
 /// dataset rows of the batch, in batch order.
@@ -166,7 +169,7 @@ fit_result fit(mlp<T>& net, Optimizer& opt, const Schedule& lr, const dataset<T>
       gather<T>(train, rows, x, y);
       const std::int64_t step = result.steps;
       rec.lr = static_cast<double>(lr(step));
-      opt.set_lr(rec.lr);
+      if constexpr (lr_settable<Optimizer>) opt.set_lr(rec.lr);
       if (hooks.before_forward) hooks.before_forward(step);
       const auto logits = net.forward(pare::tensor_view<const T>(x.data(), {n, train.features}));
       const double l = loss(logits, std::span<const std::int64_t>(y.data(), rows.size()), rows,

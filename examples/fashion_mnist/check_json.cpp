@@ -6,9 +6,10 @@
 //
 // Sane means: a key named like an accuracy (`*accuracy`, or `mean` inside an accuracy summary)
 // is in [A, 1]; a size (`*bytes`) or a time (`seconds`, `*_seconds`) is positive; a loss is
-// finite and non-negative; no number is null (JSON's stand-in for NaN and infinity). Lists
-// named in KEY must be non-empty. Prints one line per problem
-// and "N passed, N failed".
+// finite and non-negative; no number is null (JSON's stand-in for NaN and infinity). A KEY may
+// address list elements: `pruning[].test_accuracy` (every element has it, the list is not
+// empty), `quantization[method=qat4].bytes` (an element whose method is qat4 has it). Prints one
+// line per problem and "N passed, N failed".
 #include <fmt/core.h>
 
 #include <charconv>
@@ -69,15 +70,52 @@ struct checker {
       expect(std::isfinite(x) && x >= 0, fmt::format("{} = {} is not a finite loss", path, x));
   }
 
-  /// Finds a dotted path; array elements are not addressed (a key names an object member).
-  static const ex::json* lookup(const ex::json& root, std::string_view path) {
-    const ex::json* v = &root;
-    while (!path.empty() && v) {
-      const auto dot = path.find('.');
-      v = v->find(path.substr(0, dot));
-      path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
+  /// Checks that a required KEY is present. A KEY is a dotted path of object members, where a
+  /// member holding a list may be followed by `[]` (every element must have the rest of the path;
+  /// the list must be non-empty) or `[field=value]` (some element's `field` is the string or
+  /// number `value`, and that element has the rest of the path):
+  ///
+  ///     teacher.test_accuracy   pruning[].nonzero_bytes   quantization[method=qat4].bytes
+  void require(const ex::json& root, std::string_view key) {
+    std::string problem;
+    const bool ok = present(root, key, problem);
+    expect(ok, fmt::format("required key {} {}", key, problem));
+  }
+
+  static bool present(const ex::json& v, std::string_view path, std::string& problem) {
+    if (path.empty()) {
+      if (v.is_array() && v.as_array().empty()) return (problem = "is an empty list"), false;
+      return true;
     }
-    return v;
+    const auto end = path.find_first_of(".[");
+    const std::string_view name = path.substr(0, end);
+    const ex::json* child = v.find(name);
+    if (!child) return (problem = fmt::format("is missing (no member {})", name)), false;
+    path = end == std::string_view::npos ? std::string_view{} : path.substr(end);
+    if (path.starts_with('.')) return present(*child, path.substr(1), problem);
+    if (!path.starts_with('[')) return present(*child, path, problem);
+    const auto close = path.find(']');
+    const std::string_view selector = path.substr(1, close - 1);
+    std::string_view rest = close == std::string_view::npos ? std::string_view{} : path.substr(close + 1);
+    if (rest.starts_with('.')) rest.remove_prefix(1);
+    if (!child->is_array() || child->as_array().empty())
+      return (problem = fmt::format("is missing ({} is not a non-empty list)", name)), false;
+    if (selector.empty()) {
+      for (const auto& e : child->as_array())
+        if (!present(e, rest, problem)) return false;
+      return true;
+    }
+    const auto eq = selector.find('=');
+    const std::string_view field = selector.substr(0, eq);
+    const std::string_view want = eq == std::string_view::npos ? std::string_view{} : selector.substr(eq + 1);
+    for (const auto& e : child->as_array()) {
+      const ex::json* f = e.find(field);
+      if (f && ((f->is_string() && f->as_string() == want) ||
+                (f->is_number() && fmt::format("{}", f->as_number()) == want)))
+        return present(e, rest, problem);
+    }
+    problem = fmt::format("is missing (no element of {} with {} = {})", name, field, want);
+    return false;
   }
 };
 
@@ -116,11 +154,7 @@ int main(int argc, char** argv) {
     fmt::print("FAILED: {}: {}\n0 passed, 1 failed\n", argv[1], e.what());
     return 1;
   }
-  for (const auto& k : keys) {
-    const ex::json* v = checker::lookup(root, k);
-    c.expect(v != nullptr, fmt::format("required key {} is missing", k));
-    if (v && v->is_array()) c.expect(!v->as_array().empty(), fmt::format("{} is an empty list", k));
-  }
+  for (const auto& k : keys) c.require(root, k);
   c.walk(root, "", "", false);
   fmt::print("{} passed, {} failed\n", c.passed, c.failed);
   return c.failed == 0 ? 0 : 1;

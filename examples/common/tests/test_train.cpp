@@ -1,13 +1,16 @@
-// Batching and shuffling, the training loop and its hooks, and the stand-in optimizer and
-// early stopping (until pare::optim and pare::reg replace them).
+// Batching and shuffling, the training loop and its hooks, and fit with a pare::optim chain
+// that carries its own schedule and pruning mask.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <set>
 #include <vector>
 
+#include <pare/optim.hpp>
+#include <pare/prune.hpp>
+#include <pare/sched.hpp>
+
 #include "common/dataset.hpp"
-#include "common/stand_in.hpp"
 #include "common/runtime.hpp"
 #include "common/train.hpp"
 #include "support/catch.hpp"
@@ -182,69 +185,38 @@ TEST_CASE("evaluate counts the argmax of each row") {
   CHECK(e.loss == pare_test::Approx(want).epsilon(1e-12));
 }
 
-TEST_CASE("stand-in sgd follows torch.optim.SGD") {
-  // Three steps of a 2-element parameter against the update written out by hand:
-  // d = g + λw; b = d (first step) else μb + (1 − τ)d; Nesterov: d + μb; w −= η·(…).
-  for (const bool nesterov : {false, true}) {
-    const ex::stand_in::sgd_options o{.lr = 0.1, .momentum = 0.9, .dampening = nesterov ? 0.0 : 0.2,
-                                      .weight_decay = 0.01, .nesterov = nesterov};
-    std::vector<double> w = {1.0, -2.0}, g(2);
-    ex::stand_in::sgd<double> opt(o);
-    opt.add(pare::tensor_view<double>(w), pare::tensor_view<const double>(g));
-    std::vector<double> ew = w, buf(2);
-    for (int t = 0; t < 3; ++t) {
-      g = {0.5 * w[0] + 0.1 * t, -0.25 * w[1]};
-      opt.step();
-      for (std::size_t i = 0; i < 2; ++i) {
-        const double gi = (i == 0 ? 0.5 * ew[0] + 0.1 * t : -0.25 * ew[1]);
-        const double d = gi + 0.01 * ew[i];
-        buf[i] = t == 0 ? d : 0.9 * buf[i] + (1 - o.dampening) * d;
-        ew[i] -= 0.1 * (nesterov ? d + 0.9 * buf[i] : buf[i]);
-        CHECK(w[i] == pare_test::Approx(ew[i]).epsilon(1e-14));
-      }
+TEST_CASE("fit drives a pare::optim chain whose schedule and pruning mask live inside it") {
+  // A chain has no set_lr: fit records the schedule it is given, the chain applies its own.
+  const auto train = blobs(300, 1), val = blobs(150, 2);
+  ex::mlp<float> net({.sizes = {4, 16, 3}, .seed = 4});
+  pare::prune::pruner<float> pruner({.scope = pare::prune::scope::global});
+  for (auto& l : net.layers()) pruner.add(l.w());
+  pruner.prune_to(0.5);
+  const pare::sched::cosine_annealing lr{.base_lr = 0.1, .t_max = 200};
+  namespace po = pare::optim;
+  auto opt = po::chain<float>(po::scale_by_momentum{.momentum = 0.9},
+                              po::scale_by_learning_rate<pare::sched::cosine_annealing>{.lr = lr},
+                              po::keep_mask(pruner));
+  for (auto& l : net.layers()) {
+    opt.add(l.w(), l.dw());
+    opt.add(l.b(), l.db());
+  }
+  const auto r = ex::fit(net, opt, lr, train, &val,
+                         {.epochs = 3, .batch_size = 32, .seed = 9, .progress = ex::progress_style::quiet});
+  CHECK(opt.steps() == r.steps);
+  CHECK(r.epochs.back().lr == lr(r.steps - 1));
+  CHECK(r.epochs.back().val_accuracy > 0.95);
+  std::int64_t zeros = 0, masked = 0;
+  for (std::size_t i = 0; i < net.layers().size(); ++i) {
+    const auto w = net.layers()[i].w();
+    const auto m = pruner.mask(i);
+    for (std::int64_t k = 0; k < w.size(); ++k) {
+      masked += m.data()[k] == 0;
+      if (m.data()[k] == 0) zeros += w.data()[k] == 0.0f;
     }
   }
-  PARE_REQUIRE_ERROR(ex::stand_in::sgd<float>({.lr = -1}), "stand_in::sgd", "lr", "-1");
-  PARE_REQUIRE_ERROR(ex::stand_in::sgd<float>({.nesterov = true}), "nesterov", "true");
-}
-
-TEST_CASE("stand-in early_stopping follows Keras: patience, min_delta, restore_best") {
-  std::vector<float> w = {0};
-  ex::stand_in::early_stopping stop({.mode = ex::stand_in::mode::max, .min_delta = 0.01,
-                                     .patience = 2, .restore_best = true});
-  stop.track(pare::tensor_view<float>(w));
-  const std::vector<double> metric = {0.5, 0.7, 0.705, 0.69, 0.72};
-  std::vector<bool> stops;
-  for (std::size_t e = 0; e < metric.size(); ++e) {
-    w[0] = static_cast<float>(e);
-    stops.push_back(stop.observe(metric[e]));
-  }
-  // Epoch 2 improves by less than min_delta; epochs 2 and 3 exhaust the patience of 2.
-  CHECK(stops == std::vector<bool>{false, false, false, true, false});
-  CHECK(stop.best() == 0.72);  // epoch 4 improves on 0.7 by more than 0.01
-  CHECK(stop.best_epoch() == 4);
-  w[0] = 99;
-  stop.restore();
-  CHECK(w[0] == 4);
-  PARE_REQUIRE_ERROR(ex::stand_in::early_stopping({.patience = -1}), "patience", "-1");
-}
-
-TEST_CASE("stand-in dropout scales kept values and reuses its mask backward") {
-  ex::stand_in::dropout<float> d({.rate = 0.25, .seed = 3});
-  std::vector<float> x(4000, 2.0f), y(4000), dx(4000);
-  d.forward(pare::tensor_view<const float>(x), pare::tensor_view<float>(y));
-  int kept = 0;
-  for (const float v : y) {
-    CHECK((v == 0.0f || v == pare_test::Approx(2.0f / 0.75f)));
-    kept += v != 0;
-  }
-  CHECK(std::abs(kept - 3000) < 120);
-  d.backward(pare::tensor_view<const float>(x), pare::tensor_view<float>(dx));
-  CHECK(dx == y);  // the same mask and scale
-  d.set_training(false);
-  d.forward(pare::tensor_view<const float>(x), pare::tensor_view<float>(y));
-  CHECK(y == x);
-  PARE_REQUIRE_ERROR(ex::stand_in::dropout<float>({.rate = 1.0}), "rate", "in [0, 1)", "1");
+  CHECK(masked == (4 * 16 + 16 * 3) / 2);
+  CHECK(zeros == masked);  // pruned weights stayed exactly zero through training
 }
 
 TEST_CASE("thread_picker keeps the faster of 1 and all threads, per epoch") {
@@ -270,6 +242,21 @@ TEST_CASE("thread_picker keeps the faster of 1 and all threads, per epoch") {
     p.after_step(b, steps, 1.0);
   }
   CHECK(seen == std::vector<int>{4, 4, 1, 4, 1, 4, 1, 4, 1, 4, 1, 1});  // a tie keeps 1
+  // Parallel steps that turn 3× slower than probed (another process took a core) fall back to
+  // one thread after four of them, for that epoch only.
+  ex::thread_picker slowed(0, 4);
+  std::vector<int> used;
+  for (std::int64_t b = 0; b < steps; ++b) {
+    const int n = slowed.before_step(b, steps);
+    used.push_back(n);
+    slowed.after_step(b, steps, n == 1 ? 2.0 : (b < 20 ? 1.0 : 3.5));
+  }
+  CHECK(used[19] == 4);
+  CHECK(used[23] == 4);  // the fourth slow step
+  CHECK(used[24] == 1);
+  CHECK(used.back() == 1);
+  CHECK(slowed.chosen() == 1);
+  CHECK(slowed.before_step(0, steps) == 4);  // the next epoch starts from the probed choice
   // Fixed counts never probe; epochs too short to probe keep the last choice.
   ex::thread_picker fixed(3, 4);
   CHECK_FALSE(fixed.adaptive());
