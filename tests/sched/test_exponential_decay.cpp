@@ -9,7 +9,7 @@ namespace ps = pare::sched;
 using namespace sched_test;
 
 namespace {
-ps::exponential_decay from(const std::string& c) {
+ps::exponential_decay exponential_from(const std::string& c) {
   return {.base_lr = option(c, 0), .gamma = option(c, 1), .decay_steps = int_option(c, 2),
           .staircase = option(c, 3) != 0};
 }
@@ -20,7 +20,7 @@ TEST_CASE("exponential_decay matches PyTorch ExponentialLR (decay_steps 1)") {
   for (const auto& c : cases("exponential_decay")) {
     if (c.find("/torch_") == std::string::npos) continue;
     CHECK(int_option(c, 2) == 1);
-    check_sequence(from(c), c);
+    check_sequence(exponential_from(c), c);
     ++n;
   }
   CHECK(n >= 4);
@@ -30,7 +30,7 @@ TEST_CASE("exponential_decay matches Keras ExponentialDecay, smooth and staircas
   std::size_t n = 0;
   for (const auto& c : cases("exponential_decay")) {
     if (c.find("/keras_") == std::string::npos) continue;
-    check_sequence(from(c), c);
+    check_sequence(exponential_from(c), c);
     ++n;
   }
   CHECK(n >= 4);

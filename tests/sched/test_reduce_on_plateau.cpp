@@ -9,7 +9,7 @@ namespace ps = pare::sched;
 using namespace sched_test;
 
 namespace {
-ps::reduce_on_plateau_options from(const std::string& c) {
+ps::reduce_on_plateau_options plateau_options(const std::string& c) {
   return {.base_lr = option(c, 0),
           .mode = option(c, 1) == 0 ? ps::mode::min : ps::mode::max,
           .factor = option(c, 2),
@@ -26,7 +26,7 @@ TEST_CASE("reduce_on_plateau matches PyTorch ReduceLROnPlateau epoch by epoch") 
   const auto all = cases("reduce_on_plateau");
   REQUIRE(all.size() >= 13);
   for (const auto& c : all) {
-    ps::reduce_on_plateau p(from(c));
+    ps::reduce_on_plateau p(plateau_options(c));
     CHECK(p.lr() == option(c, 0));
     const auto& metrics = field(c, "metrics");
     const auto& lr = field(c, "lr");
