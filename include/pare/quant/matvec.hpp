@@ -385,10 +385,11 @@ inline void mv_rows_i4_pairs(const mv_weight& W, const pair_x& P, float* y, std:
     for (int r = 0; r < R; ++r) tot[r] = _mm512_setzero_ps();
     const std::uint8_t* rows = W.bytes + i * row_bytes;
     for (std::int64_t k = 0; k < segs; ++k) {
-      for (int r = 0; r < R; ++r) prefetch_codes<R>(W, row_bytes, i + r, k * seg_bytes + pair_prefetch_bytes);
       __m512 acc[R];
       for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
       for (std::int64_t t = k * seg_bytes; t < (k + 1) * seg_bytes; t += 16) {
+        if ((t & 63) == 0)  // once per cache line of each row
+          for (int r = 0; r < R; ++r) prefetch_codes<R>(W, row_bytes, i + r, t + pair_prefetch_bytes);
         const __m512 U = _mm512_loadu_ps(u + t), V = _mm512_loadu_ps(v + t);
         for (int r = 0; r < R; ++r) {
           const __m512i b = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + r * row_bytes + t)));
