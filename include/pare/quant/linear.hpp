@@ -28,6 +28,7 @@
 #include "pare/core/error.hpp"
 #include "pare/core/tensor_view.hpp"
 #include "pare/quant/detail/codes_avx512.hpp"
+#include "pare/quant/detail/decode_avx512.hpp"
 #include "pare/quant/qparams.hpp"
 #include "pare/quant/quantized_tensor.hpp"
 
@@ -410,6 +411,14 @@ void dequantize(const quantized_tensor& q, tensor_view<T> out) {
     });
     return;
   }
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (l.outer == 1 && l.inner % 2 == 0) {  // contiguous slices starting on a byte
+      detail::avx512::decode_packed_slices(bytes, l.inner, l.channels, qp.scales.data(), qp.zero_points.data(), o);
+      return;
+    }
+  }
+#endif
   // Packed: unpack a piece of codes at a time, then decode the runs (groups) inside it.
   alignas(64) std::int8_t buf[detail::code_piece];
   for (std::int64_t p = 0; p < q.size(); p += detail::code_piece) {
