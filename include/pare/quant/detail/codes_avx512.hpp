@@ -410,14 +410,18 @@ template <bool Affine>
 constexpr std::int64_t group_prefetch = 4096;
 
 /// quantize_rows for short slices (g a multiple of 16, at most 256), 16 slices (a batch) at a
-/// time in straight-line code. `prepare` reads a batch's ranges (kept in registers, one vector
-/// per slice) and computes its 16 qparams in one vector (reduce16 + batch_qparams); `code`
-/// writes a prepared batch's codes. quantize_groups prepares batch b + 1 before coding batch b,
-/// so the long latency chain of the qparams (reductions, two divisions) runs while batch b is
-/// coded from L1. G > 0 fixes g at compile time. Per 16 floats the work is ~7 vector µops
-/// (symmetric, g = 64): ¾ `vrangeps` (max|x|), the Markstein quotient and its conversion (4),
-/// ¾ of the reduction, and 1½ for packing 64 codes into 32 bytes of nibbles (two `vpackssdw`,
-/// `vpacksswb`, +8, `vpmaddubsw`, one `vpermb` that orders and narrows at once).
+/// time in straight-line code. The ranges of a batch are one vector per slice (`ranges`);
+/// `prepare` turns them into the batch's 16 qparams in one vector (reduce16 + batch_qparams);
+/// `code` writes a prepared batch's codes and, in the same loop, reads the ranges of a later
+/// batch, so reads from memory are spread evenly over the work. quantize_groups keeps three
+/// batches in flight: b is coded while the ranges of b + 2 are read and the qparams of b + 1
+/// (computed just before) finish their long latency chain (reductions, two divisions).
+/// G > 0 fixes g at compile time. Per 16 floats the work is ~7 vector µops (symmetric,
+/// g = 64): ¾ `vrangeps` (max|x|), the Markstein quotient and its conversion (4), ¾ of the
+/// reduction, ¼ for the NaN check and 1½ for packing 64 codes into 32 bytes of nibbles (two
+/// `vpackssdw`, `vpacksswb`, +8, `vpmaddubsw`, one `vpermb` that orders and narrows at once);
+/// affine adds 1½ (min and max instead of max|x|, a second reduction) and ¼ (the zero point and
+/// the clamp, one `vpaddb` and one `vpermb` table per 64 codes).
 ///
 /// Infinities and NaNs: `vrangeps` drops quiet NaNs, so they are caught in the code pass instead:
 /// there x·(1/s) is never finite-and-in-range for a non-finite x, its conversion gives the integer
@@ -503,8 +507,8 @@ class group_kernel {
   /// from memory are spread evenly over the code work). A NaN or an infinity shows in `bad`
   /// (see finite()). Returns false when the batch took the division path and held such a value.
   template <bool Next>
-  [[nodiscard]] bool code(const float* x, int slot, std::uint8_t* out, __m512i& bad, const float* xn,
-                          ranges& an) const noexcept {
+  [[nodiscard]] bool code(const float* x, int slot, std::uint8_t* out, __m512i& bad,
+                          [[maybe_unused]] const float* xn, [[maybe_unused]] ranges& an) const noexcept {
     const params& P = p_[slot];
     const int v = G > 0 ? G / 16 : v_;
     if (P.divide) {
@@ -581,7 +585,7 @@ class group_kernel {
 
   /// fold() of the 4 vectors of chunk c; with g a multiple of 64 the chunk lies in one slice
   /// and is reduced as a tree first.
-  void fold_chunk(ranges& a, int c, int v, const __m512* u) const noexcept {
+  void fold_chunk(ranges& a, int c, [[maybe_unused]] int v, const __m512* u) const noexcept {
     if constexpr (G > 0 && G % 64 == 0) {
       const int j = c / (G / 64);
       const bool first = c % (G / 64) == 0;
