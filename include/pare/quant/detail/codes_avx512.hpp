@@ -679,6 +679,7 @@ inline bool quantize_slices(const float* x, std::int64_t g, std::int64_t count, 
       case 32: return quantize_groups<Affine, Packed, 32>(x, g, count, bits, scales, zeros, out);
       case 64: return quantize_groups<Affine, Packed, 64>(x, g, count, bits, scales, zeros, out);
       case 128: return quantize_groups<Affine, Packed, 128>(x, g, count, bits, scales, zeros, out);
+      case 256: return quantize_groups<Affine, Packed, 256>(x, g, count, bits, scales, zeros, out);
       default: return quantize_groups<Affine, Packed, 0>(x, g, count, bits, scales, zeros, out);
     }
   }
