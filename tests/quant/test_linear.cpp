@@ -418,3 +418,56 @@ TEST_CASE("a NaN or infinity deep inside a large tensor throws and leaves the te
     }
   }
 }
+
+TEST_CASE("per-group kernels: a NaN or an infinity anywhere in a batch of 16 groups throws and leaves the tensor empty") {
+  // The batched group kernel finds max|x| with an instruction that ignores quiet NaNs and
+  // catches them (and infinities) in its code pass instead; every position of a batch, every
+  // group length it takes and both code widths must still throw.
+  const auto x = pare_test::random_normal<float>(16 * 768, 17);
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (std::int64_t g : {16, 32, 48, 64, 128, 256})
+    for (auto sch : {scheme::symmetric, scheme::affine})
+      for (int bits : {4, 8})
+        for (float bad : {nan, inf, -inf})
+          for (std::size_t at = 3; at < 16 * static_cast<std::size_t>(g) + 64; at += static_cast<std::size_t>(g) / 2 + 5) {
+            auto y = x;
+            y[at] = bad;
+            const quantize_options o{.bits = bits, .scheme = sch, .group_size = g};
+            INFO("group " << g << " affine " << (sch == scheme::affine) << " bits " << bits << " value " << bad << " at " << at);
+            quantized_tensor q = quantize(pare::tensor_view<const float>(x.data(), {16, 768}), o);
+            const std::string where = "index " + std::to_string(at);
+            PARE_REQUIRE_ERROR(quantize(pare::tensor_view<const float>(y.data(), {16, 768}), o, q), "pare::quant::quantize",
+                               "x must be finite", where.c_str());
+            CHECK(q.empty());
+          }
+}
+
+TEST_CASE("per-group kernels: groups whose scales are far from 1 (the division path) get exact codes") {
+  // Groups of tiny (s < 2^-90) and huge (s > 2^100) values share batches with ordinary ones.
+  auto x = pare_test::random_normal<float>(32 * 512, 23);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::size_t group = i / 64;
+    if (group % 5 == 1) x[i] *= 1e-30f;
+    if (group % 7 == 3) x[i] *= 1e33f;
+    if (i % 11 == 0) x[i] = static_cast<float>(std::nearbyint(x[i] * 8)) / 8 + 1.0f / 16;  // ties in ordinary groups
+  }
+  const std::vector<std::int64_t> shape = {32, 512};
+  const auto v = pare::tensor_view<const float>(x.data(), std::span<const std::int64_t>(shape));
+  for (auto sch : {scheme::symmetric, scheme::affine})
+    for (int bits : {8, 4, 2})
+      for (std::int64_t g : {32, 64, 128}) {
+        const quantize_options o{.bits = bits, .scheme = sch, .group_size = g};
+        INFO("group " << g << " affine " << (sch == scheme::affine) << " bits " << bits);
+        const auto q = quantize(v, o);
+        const auto qp = choose_qparams(v, o);
+        for (std::size_t k = 0; k < qp.scales.size(); ++k) {
+          REQUIRE(q.scales()[k] == qp.scales[k]);
+          REQUIRE(q.zero_points()[k] == qp.zero_points[k]);
+        }
+        for (std::int64_t i = 0; i < v.size(); ++i) {
+          const auto k = static_cast<std::size_t>(q.slice_of(i));
+          REQUIRE(q.code(i) == spec_code(x[static_cast<std::size_t>(i)], q.scales()[k], q.zero_points()[k], q.params().qmin(),
+                                         q.params().qmax()));
+        }
+      }
+}

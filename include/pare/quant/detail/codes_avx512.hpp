@@ -293,26 +293,6 @@ template <bool Affine>
 // Software pipelined: while slice k is coded from cache, the range of slice k + 1 is read from
 // memory in the same loop, so loads keep streaming instead of stopping for every code pass.
 
-/// Codes of the g floats at xc (int8 or nibbles at out) and, with Next, the range of the g floats
-/// at xn folded into `next`; G > 0 fixes g at compile time.
-template <bool Packed, bool Divide, bool Next, int G, bool Affine>
-inline void code_slice(const float* xc, const float* xn, std::int64_t g_any, const code_consts& c,
-                       const slice_scale& sc, std::uint8_t* out, lane_range<Affine>& next) noexcept {
-  const std::int64_t g = G > 0 ? G : g_any;
-  __m512i unused = _mm512_setzero_si512();
-  std::int64_t i = 0;
-  for (; i + 64 <= g; i += 64) {
-    if constexpr (Next) next.template add64<true>(xn + i, ~__mmask64{0});
-    store64<Packed>(out, i, code64<Divide, true, false, false>(xc + i, ~__mmask64{0}, c, sc, unused));
-  }
-  if (i < g) {
-    const std::int64_t m = g - i;
-    const __mmask64 valid = (~__mmask64{0}) >> (64 - m);
-    if constexpr (Next) next.template add64<false>(xn + i, valid);
-    store_tail<Packed>(out, i, code64<Divide, false, false, false>(xc + i, valid, c, sc, unused), m);
-  }
-}
-
 /// Quantizes `count` consecutive slices of g floats (g even when packed) with qparams from each
 /// slice's own range (exactly compute_qparams), writing scales, zero points and codes (int8 at
 /// out when bits > 4, else nibbles from out[0]). Software pipelined and multi-stream: rows
@@ -391,172 +371,320 @@ inline __m512 reduce16(const __m512* v, Op op) noexcept {
   return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), r);
 }
 
-/// The ranges of 16 slices (lane j: slice j) and compute_qparams on all of them at once, in
-/// float32 exactly as the scalar code does; slices at or past `nb` are ignored.
-struct batch_params {
-  alignas(64) float s[16];
-  alignas(64) float r[16];
-  alignas(32) std::int16_t z[16];
-  bool divide = false;
+#if defined(__AVX512DQ__) && defined(__AVX512VBMI__)  // vrangeps, vpermb
+/// The qparams of 16 slices at once, in float32 exactly as compute_qparams: lane j of `m`
+/// (symmetric: max|x| of slice j, non-negative) or of `lo`/`hi` (affine: min and max of slice j)
+/// gives scale s_j and zero point z_j. Slices holding an infinity or a NaN get meaningless
+/// qparams (the code pass detects them).
+struct batch_qp {
+  __m512 s;
+  __m512i z;  // int32 lanes
 };
 template <bool Affine>
-[[nodiscard]] inline bool batch_qparams(const lane_range<Affine>* rg, int nb, int q0, int q1, float* scales,
-                                        std::int8_t* zeros, batch_params& bp) noexcept {
-  __m512 a[16];
-  __m512i bad = _mm512_setzero_si512();
-  for (int j = 0; j < 16; ++j) {
-    const __m512i aj = j < nb ? rg[j].a : _mm512_setzero_si512();
-    bad = _mm512_max_epu32(bad, aj);
-    a[j] = _mm512_castsi512_ps(aj);
-  }
-  if (!all_finite(bad)) return false;
+[[nodiscard]] inline batch_qp batch_qparams(__m512 lo, __m512 hi, int q0, int q1) noexcept {
   const __m512 eps = _mm512_set1_ps(std::numeric_limits<float>::epsilon()), zero = _mm512_setzero_ps(),
                one = _mm512_set1_ps(1.0f);
-  __m512 s;
-  __m512i z = _mm512_setzero_si512();
+  batch_qp p;
   if constexpr (Affine) {
-    __m512 mn[16], mx[16];
-    for (int j = 0; j < 16; ++j) {
-      mn[j] = j < nb ? rg[j].lo : zero;
-      mx[j] = j < nb ? rg[j].hi : zero;
-    }
-    const __m512 lo = _mm512_maskz_min_ps(all16, reduce16(mn, [](__m512 p, __m512 q) { return _mm512_maskz_min_ps(all16, p, q); }), zero);
-    const __m512 hi = _mm512_maskz_max_ps(all16, reduce16(mx, [](__m512 p, __m512 q) { return _mm512_maskz_max_ps(all16, p, q); }), zero);
-    s = _mm512_maskz_max_ps(all16, _mm512_div_ps(_mm512_sub_ps(hi, lo), _mm512_set1_ps(static_cast<float>(q1 - q0))), eps);
-    const __m512i t = _mm512_maskz_cvt_roundps_epi32(all16, _mm512_div_ps(lo, s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    z = _mm512_min_epi32(_mm512_max_epi32(_mm512_sub_epi32(_mm512_set1_epi32(q0), t), _mm512_set1_epi32(q0)),
-                         _mm512_set1_epi32(q1));
+    lo = _mm512_maskz_min_ps(all16, lo, zero);
+    hi = _mm512_maskz_max_ps(all16, hi, zero);
+    p.s = _mm512_maskz_max_ps(all16, _mm512_div_ps(_mm512_sub_ps(hi, lo), _mm512_set1_ps(static_cast<float>(q1 - q0))), eps);
+    const __m512i t = _mm512_maskz_cvt_roundps_epi32(all16, _mm512_div_ps(lo, p.s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    p.z = _mm512_min_epi32(_mm512_max_epi32(_mm512_sub_epi32(_mm512_set1_epi32(q0), t), _mm512_set1_epi32(q0)),
+                           _mm512_set1_epi32(q1));
     const __mmask16 empty = _mm512_cmp_ps_mask(lo, zero, _CMP_EQ_OQ) & _mm512_cmp_ps_mask(hi, zero, _CMP_EQ_OQ);
-    s = _mm512_mask_mov_ps(s, empty, one);
-    z = _mm512_mask_mov_epi32(z, empty, _mm512_setzero_si512());
-  } else {
-    const __m512 m = reduce16(a, [](__m512 p, __m512 q) {
-      return _mm512_castsi512_ps(_mm512_max_epu32(_mm512_castps_si512(p), _mm512_castps_si512(q)));
-    });
-    s = _mm512_maskz_max_ps(all16, _mm512_div_ps(m, _mm512_set1_ps(static_cast<float>(q1))), eps);
-    s = _mm512_mask_mov_ps(s, _mm512_cmp_ps_mask(m, zero, _CMP_EQ_OQ), one);
+    p.s = _mm512_mask_mov_ps(p.s, empty, one);
+    p.z = _mm512_mask_mov_epi32(p.z, empty, _mm512_setzero_si512());
+  } else {  // hi = max|x| ≥ 0
+    p.s = _mm512_maskz_max_ps(all16, _mm512_div_ps(hi, _mm512_set1_ps(static_cast<float>(q1))), eps);
+    p.s = _mm512_mask_mov_ps(p.s, _mm512_cmp_ps_mask(hi, zero, _CMP_EQ_OQ), one);
+    p.z = _mm512_setzero_si512();
   }
-  const auto valid = static_cast<__mmask16>((1u << nb) - 1);
-  _mm512_mask_storeu_ps(scales, valid, s);
-  _mm512_mask_cvtepi32_storeu_epi8(zeros, valid, z);
-  _mm512_store_ps(bp.s, s);
-  _mm512_store_ps(bp.r, _mm512_div_ps(one, s));
-  _mm256_store_si256(reinterpret_cast<__m256i*>(bp.z), _mm512_cvtepi32_epi16(z));
-  bp.divide = (_mm512_cmp_ps_mask(s, _mm512_set1_ps(0x1p-90f), _CMP_LT_OQ) |
-               _mm512_cmp_ps_mask(s, _mm512_set1_ps(0x1p100f), _CMP_GT_OQ)) != 0;
-  return true;
+  return p;
 }
 
-/// How many batches of 16 slices ahead quantize_groups prefetches.
-constexpr std::int64_t prefetch_batches = 4;
+/// How far ahead of the ranges it reads group_kernel::code prefetches x into L2, in floats.
+/// Without it the kernel waits for memory at every page; measured on this machine (groups of 64,
+/// 16M floats, against a triad in the same process): no prefetch ~0.48 of the triad, into L2
+/// 2K–16K floats ahead ~0.65–0.83 (4K chosen), into L1 ~0.65–0.73, non-temporal ~0.3–0.45.
+constexpr std::int64_t group_prefetch = 4096;
 
-/// quantize_rows for short slices (g a multiple of 16, at most 256): 16 slices at a time, their
-/// ranges reduced and qparams computed in one vector; the next 16 slices' ranges are read while
-/// these are coded. The slices are split into `streams` regions worked on side by side.
+/// quantize_rows for short slices (g a multiple of 16, at most 256), 16 slices (a batch) at a
+/// time in straight-line code. The ranges of a batch are one vector per slice (`ranges`);
+/// `prepare` turns them into the batch's 16 qparams in one vector (reduce16 + batch_qparams);
+/// `code` writes a prepared batch's codes and, in the same loop, reads the ranges of a later
+/// batch, so reads from memory are spread evenly over the work. quantize_groups keeps three
+/// batches in flight: b is coded while the ranges of b + 2 are read and the qparams of b + 1
+/// (computed just before) finish their long latency chain (reductions, two divisions).
+/// G > 0 fixes g at compile time. Per 16 floats the work is ~7 vector µops (symmetric,
+/// g = 64): ¾ `vrangeps` (max|x|), the Markstein quotient and its conversion (4), ¾ of the
+/// reduction, ¼ for the NaN check and 1½ for packing 64 codes into 32 bytes of nibbles (two
+/// `vpackssdw`, `vpacksswb`, +8, `vpmaddubsw`, one `vpermb` that orders and narrows at once);
+/// affine adds 1½ (min and max instead of max|x|, a second reduction) and ¼ (the zero point and
+/// the clamp, one `vpaddb` and one `vpermb` table per 64 codes).
+///
+/// Infinities and NaNs: `vrangeps` drops quiet NaNs, so they are caught in the code pass instead:
+/// there x·(1/s) is never finite-and-in-range for a non-finite x, its conversion gives the integer
+/// indefinite 0x80000000, which saturates to −128 (nibbles) or −32768 (int16 words of int8
+/// codes), far below any real code (|x / s| ≤ 2^bits here). A batch whose scales need the
+/// division (see markstein_ok; also NaN scales) takes code_run with its finiteness check.
+template <bool Affine, bool Packed, int G>
+class group_kernel {
+ public:
+  group_kernel(std::int64_t g, int bits) noexcept
+      : v_(G > 0 ? G / 16 : static_cast<int>(g / 16)), q0_(qmin(bits, scheme_of<Affine>)), q1_(qmax(bits, scheme_of<Affine>)) {
+    const int nv = 16 * v_;  // vectors per batch
+    for (int t = 0; t < nv; ++t) group_[t] = static_cast<std::uint8_t>(t / v_);
+    if constexpr (Packed) {
+      // nibbles: after the packs, 128-bit lane L holds codes 4L…4L+3 of the chunk's vectors 0–3;
+      // vpmaddubsw joins adjacent bytes, so element pair p sits in the low byte of word
+      // 2·(p / 8) + p % 2 of lane (p % 8) / 2
+      alignas(64) std::uint8_t order[64] = {};
+      for (int p = 0; p < 32; ++p) order[p] = static_cast<std::uint8_t>(16 * ((p % 8) / 2) + 2 * (2 * (p / 8) + p % 2));
+      nibble_order_ = _mm512_load_si512(order);
+      if constexpr (Affine) {
+        // code + z + 8 lies in [q0 + 7, q1 + 9] (see the file comment): vpermb by its low 6 bits
+        // clamps it to [q0 + 8, q1 + 8]
+        alignas(64) std::uint8_t lut[64];
+        for (int i = 0; i < 64; ++i)
+          lut[i] = static_cast<std::uint8_t>(std::clamp(i < 32 ? i : i - 64, q0_ + 8, q1_ + 8));
+        clamp_lut_ = _mm512_load_si512(lut);
+        // vector t of a batch needs z of slice t / v in the 4 bytes it occupies in each lane
+        for (int i = 0; i < 4 * nv; ++i) z_index_[i] = static_cast<std::uint8_t>(4 * group_[i / 4]);
+      }
+    } else if constexpr (Affine) {
+      // int8 codes: z is added to the int16 words, 4 per vector and lane
+      for (int i = 0; i < 4 * nv; ++i) zw_index_[i] = static_cast<std::uint16_t>(2 * group_[i / 4]);
+      byte_clamp_ = !(q0_ == -128 && q1_ == 127);
+    }
+    bmin_ = _mm512_set1_epi8(static_cast<char>(q0_));
+    bmax_ = _mm512_set1_epi8(static_cast<char>(q1_));
+  }
+
+  /// Lane-wise ranges of the 16 slices of a batch, one vector per slice: max|x| (symmetric;
+  /// `vrangeps` absolute maximum, sign cleared) or min and max (affine).
+  struct ranges {
+    __m512 lo[16], hi[16];
+  };
+
+  /// The ranges of the batch at x (16·g floats).
+  void read_ranges(const float* x, ranges& a) const noexcept {
+    const int v = G > 0 ? G / 16 : v_;
+    for (int t = 0; t < 16 * v; ++t) fold(a, t, v, load_once(x + 16 * t));
+  }
+
+  /// Computes the qparams of a batch from its ranges, writes its scales and zero points and
+  /// keeps what `code` needs in `slot` (0 or 1).
+  void prepare(const ranges& a, float* scales, std::int8_t* zeros, int slot) noexcept {
+    const int v = G > 0 ? G / 16 : v_;
+    __m512 rlo = _mm512_setzero_ps();
+    if constexpr (Affine) rlo = reduce16(a.lo, [](__m512 p, __m512 q) { return _mm512_maskz_min_ps(all16, p, q); });
+    const batch_qp qp = batch_qparams<Affine>(rlo, reduce16(a.hi, [](__m512 p, __m512 q) { return _mm512_maskz_max_ps(all16, p, q); }),
+                                              q0_, q1_);
+    _mm512_storeu_ps(scales, qp.s);
+    _mm512_mask_cvtepi32_storeu_epi8(zeros, all16, qp.z);
+    params& P = p_[slot];
+    // not (2^-90 ≤ s ≤ 2^100), NaN included: the division path
+    P.divide = (_mm512_cmp_ps_mask(qp.s, _mm512_set1_ps(0x1p-90f), _CMP_NGE_UQ) |
+                _mm512_cmp_ps_mask(qp.s, _mm512_set1_ps(0x1p100f), _CMP_NLE_UQ)) != 0;
+    _mm512_store_ps(P.s, qp.s);
+    _mm512_store_ps(P.r, _mm512_div_ps(_mm512_set1_ps(1.0f), qp.s));
+    if constexpr (Affine) {
+      _mm512_store_si512(P.z, qp.z);
+      if constexpr (Packed) {
+        const __m512i zp = _mm512_add_epi32(qp.z, _mm512_set1_epi32(8));
+        for (int k = 0; k < v; ++k)
+          _mm512_store_si512(P.zt + 16 * k, _mm512_permutexvar_epi8(_mm512_load_si512(z_index_ + 64 * k), zp));
+      } else {
+        for (int k = 0; k < 2 * v; ++k)
+          _mm512_store_si512(P.zt + 16 * k, _mm512_permutexvar_epi16(_mm512_load_si512(zw_index_ + 32 * k), qp.z));
+      }
+    }
+  }
+
+  /// Writes the codes of the batch at x prepared in `slot` to out (the batch's first byte) and,
+  /// with Next, reads the ranges of the batch at xn into `an` in the same loop (so that reads
+  /// from memory are spread evenly over the code work). A NaN or an infinity shows in `bad`
+  /// (see finite()). Returns false when the batch took the division path and held such a value.
+  template <bool Next>
+  [[nodiscard]] bool code(const float* x, int slot, std::uint8_t* out, __m512i& bad,
+                          [[maybe_unused]] const float* xn, [[maybe_unused]] ranges& an) const noexcept {
+    const params& P = p_[slot];
+    const int v = G > 0 ? G / 16 : v_;
+    if (P.divide) {
+      if constexpr (Next) read_ranges(xn, an);
+      return divide_batch(x, 16 * v, P, out);
+    }
+    // 64 codes at a time (chunk c: vectors 4c … 4c + 3, of slices group_[4c …])
+    const int chunks = 4 * v;
+    for (int c = 0; c < chunks; ++c) {
+      if constexpr (Next) {
+        // the batch after xn into L2 (see group_prefetch), xn's chunk c into the ranges
+        __m512 u[4];
+        for (int i = 0; i < 4; ++i) {
+          _mm_prefetch(reinterpret_cast<const char*>(xn + 16 * (4 * c + i) + group_prefetch), _MM_HINT_T1);
+          u[i] = load_once(xn + 16 * (4 * c + i));
+        }
+        fold_chunk(an, c, v, u);
+      }
+      __m512i k[4];
+      for (int i = 0; i < 4; ++i) {
+        const int t = 4 * c + i;
+        const int j = G % 64 == 0 && G > 0 ? c / (G / 64) : G > 0 ? t / (G / 16) : group_[t];
+        const __m512 xv = load_once(x + 16 * t), s = _mm512_set1_ps(P.s[j]), r = _mm512_set1_ps(P.r[j]);
+        __m512 q = _mm512_mul_ps(xv, r);
+        q = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, s, xv), r, q);
+        k[i] = _mm512_maskz_cvt_roundps_epi32(all16, q, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      }
+      __m512i w0 = _mm512_packs_epi32(k[0], k[1]), w1 = _mm512_packs_epi32(k[2], k[3]);
+      if constexpr (Packed) {
+        __m512i b = _mm512_packs_epi16(w0, w1);
+        bad = _mm512_min_epi8(bad, b);
+        if constexpr (Affine) {
+          b = _mm512_add_epi8(b, _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(P.zt + 4 * c))));
+          b = _mm512_permutexvar_epi8(b, clamp_lut_);
+        } else {
+          b = _mm512_add_epi8(b, _mm512_set1_epi8(8));
+        }
+        const __m512i n = _mm512_permutexvar_epi8(nibble_order_, _mm512_maddubs_epi16(b, _mm512_set1_epi16(0x1001)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * c), _mm512_castsi512_si256(n));
+      } else {
+        bad = _mm512_min_epi16(bad, _mm512_min_epi16(w0, w1));
+        if constexpr (Affine) {
+          w0 = _mm512_add_epi16(w0, _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(P.zt + 8 * c))));
+          w1 = _mm512_add_epi16(w1, _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(P.zt + 8 * c + 4))));
+        }
+        __m512i b = _mm512_packs_epi16(w0, w1);
+        if (Affine && byte_clamp_) b = _mm512_min_epi8(_mm512_max_epi8(b, bmin_), bmax_);
+        const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        _mm512_storeu_si512(out + 64 * c, _mm512_permutexvar_epi32(order, b));
+      }
+    }
+    return true;
+  }
+
+  /// Whether every value `code` saw was finite, given its `bad`.
+  [[nodiscard]] static bool finite(__m512i bad) noexcept {
+    return Packed ? _mm512_cmplt_epi8_mask(bad, _mm512_set1_epi8(-64)) == 0
+                  : _mm512_cmplt_epi16_mask(bad, _mm512_set1_epi16(-4096)) == 0;
+  }
+
+ private:
+  /// Folds vector t of a batch (of slice t / v) into the ranges a: the first vector of a slice
+  /// starts them.
+  void fold(ranges& a, int t, int v, __m512 u) const noexcept {
+    const int j = G > 0 ? t / (G / 16) : group_[t];
+    const bool first = (G > 0 ? t % (G / 16) : t - j * v) == 0;
+    if constexpr (Affine) {
+      a.lo[j] = first ? u : _mm512_maskz_min_ps(all16, a.lo[j], u);
+      a.hi[j] = first ? u : _mm512_maskz_max_ps(all16, a.hi[j], u);
+    } else {
+      a.hi[j] = _mm512_maskz_range_ps(all16, first ? u : a.hi[j], u, 0x0B);
+    }
+  }
+
+  /// fold() of the 4 vectors of chunk c; with g a multiple of 64 the chunk lies in one slice
+  /// and is reduced as a tree first.
+  void fold_chunk(ranges& a, int c, [[maybe_unused]] int v, const __m512* u) const noexcept {
+    if constexpr (G > 0 && G % 64 == 0) {
+      const int j = c / (G / 64);
+      const bool first = c % (G / 64) == 0;
+      if constexpr (Affine) {
+        const auto mn = [](__m512 p, __m512 q) { return _mm512_maskz_min_ps(all16, p, q); };
+        const auto mx = [](__m512 p, __m512 q) { return _mm512_maskz_max_ps(all16, p, q); };
+        const __m512 lo = mn(mn(u[0], u[1]), mn(u[2], u[3])), hi = mx(mx(u[0], u[1]), mx(u[2], u[3]));
+        a.lo[j] = first ? lo : mn(a.lo[j], lo);
+        a.hi[j] = first ? hi : mx(a.hi[j], hi);
+      } else {
+        const auto am = [](__m512 p, __m512 q) { return _mm512_maskz_range_ps(all16, p, q, 0x0B); };
+        const __m512 m = am(am(u[0], u[1]), am(u[2], u[3]));
+        a.hi[j] = first ? m : am(a.hi[j], m);
+      }
+    } else {
+      for (int i = 0; i < 4; ++i) fold(a, 4 * c + i, v, u[i]);
+    }
+  }
+
+  struct params {
+    alignas(64) float s[16];
+    alignas(64) float r[16];
+    alignas(64) std::int32_t z[16];
+    // per vector of the batch and 128-bit lane: z + 8 in its 4 bytes (nibbles) or z in its 4
+    // int16 words (int8 codes)
+    alignas(64) std::int32_t zt[Affine ? (Packed ? 256 : 512) : 1];
+    bool divide = false;
+  };
+
+  /// A batch with a scale outside the Markstein range: slice by slice, dividing where needed.
+  bool divide_batch(const float* x, std::int64_t g, const params& P, std::uint8_t* out) const noexcept {
+    const std::int64_t bytes = Packed ? g / 2 : g;
+    for (int j = 0; j < 16; ++j)
+      if (!code_run<Packed, true, false>(x + j * g, g, make_consts(P.s[j], Affine ? P.z[j] : 0, q0_, q1_, true), out + j * bytes))
+        return false;
+    return true;
+  }
+
+  int v_, q0_, q1_;
+  bool byte_clamp_ = false;
+  __m512i nibble_order_ = _mm512_setzero_si512(), clamp_lut_ = _mm512_setzero_si512();
+  __m512i bmin_, bmax_;
+  params p_[2];
+  alignas(64) std::uint8_t group_[256];  // vector t of a batch belongs to slice group_[t]
+  alignas(64) std::uint8_t z_index_[Affine && Packed ? 1024 : 1];
+  alignas(64) std::uint16_t zw_index_[Affine && !Packed ? 1024 : 1];
+};
+
+/// quantize_rows for short slices (g a multiple of 16, at most 256, count ≥ 16): group_kernel on
+/// batches of 16 slices, three in flight: while batch b is coded, the ranges of batch b + 2 are
+/// read in the same loop, and the qparams of batch b + 1 (computed just before) finish their
+/// latency chain. quantize_rows takes the slices left over. Returns false when x holds an
+/// infinity or a NaN (the outputs may then be partly written).
 template <bool Affine, bool Packed, int G>
 inline bool quantize_groups(const float* x, std::int64_t g, std::int64_t count, int bits, float* scales,
                             std::int8_t* zeros, std::uint8_t* out) noexcept {
-  constexpr int R = streams;
-  const int q0 = qmin(bits, scheme_of<Affine>), q1 = qmax(bits, scheme_of<Affine>);
-  const std::int64_t slice_bytes = Packed ? g / 2 : g;
-  // R regions of `per` slices (a multiple of 16) side by side, then the rest as one region
-  // (one slice less than a multiple of 16, so the regions do not start at addresses equal
-  // modulo 4 KiB, which would make their loads and stores alias in the caches)
-  const std::int64_t per = count * g >= split_min && count >= 32 * R ? count / (16 * R) * 16 - 1 : 0;
-  code_consts base = make_consts(1.0f, 0, q0, q1, true);  // byte clamp constants for every slice
-  base.shift = Affine;
-  base.divide = false;
-  struct region {
-    const float* x;
-    std::int64_t count;
-    float* scales;
-    std::int8_t* zeros;
-    std::uint8_t* out;
-    lane_range<Affine> rg[16];
-    batch_params bp;
-  };
-  auto ranges = [&](region& rg, std::int64_t k0) {
-    const int nb = static_cast<int>(std::min<std::int64_t>(16, rg.count - k0));
-    for (int j = 0; j < nb; ++j) {
-      rg.rg[j] = lane_range<Affine>{};
-      for (std::int64_t v = 0; v < g; v += 16) rg.rg[j].add(load_once(rg.x + (k0 + j) * g + v));
-    }
-  };
-  // Codes slice j of the current batch of region rg and, when `next`, reads the range of slice
-  // j of its next batch. A batch with a scale outside the Markstein range takes `slow`.
-  auto slow = [&](region& rg, std::int64_t k0, int j, bool next) {
-    const float* xc = rg.x + (k0 + j) * g;
-    std::uint8_t* o = rg.out + (k0 + j) * slice_bytes;
-    const code_consts c = make_consts(rg.bp.s[j], rg.bp.z[j], q0, q1, true);
-    lane_range<Affine> nr;
-    if (c.divide) {
-      if (next) code_slice<Packed, true, true, G>(xc, xc + 16 * g, g, c, c.sc, o, nr);
-      else code_slice<Packed, true, false, G>(xc, xc, g, c, c.sc, o, nr);
-    } else {
-      if (next) code_slice<Packed, false, true, G>(xc, xc + 16 * g, g, c, c.sc, o, nr);
-      else code_slice<Packed, false, false, G>(xc, xc, g, c, c.sc, o, nr);
-    }
-    if (next) rg.rg[j] = nr;
-  };
-  auto code_one = [&](region& rg, std::int64_t k0, int j, bool next) {
-    const batch_params& bp = rg.bp;
-    if (bp.divide) {
-      slow(rg, k0, j, next);
-      return;
-    }
-    const float* xc = rg.x + (k0 + j) * g;
-    std::uint8_t* o = rg.out + (k0 + j) * slice_bytes;
-    const slice_scale sc{_mm512_set1_ps(bp.s[j]), _mm512_set1_ps(bp.r[j]), _mm512_set1_epi16(bp.z[j])};
-    // Slice j of the batch `prefetch_batches` ahead into L2 now: each region crosses a 4 KiB
-    // page every batch or two, where the hardware prefetcher stops and must find the stream
-    // again, so without this the range reads wait for memory (4-bit groups of 64 measured
-    // ~0.45–0.5 → ~0.6–0.9 of the triad floor on this loaded machine).
-    if (k0 + prefetch_batches * 16 + j < rg.count)
-      for (std::int64_t v = 0; v < g; v += 16)
-        _mm_prefetch(reinterpret_cast<const char*>(xc + prefetch_batches * 16 * g + v), _MM_HINT_T1);
-    if (next) code_slice<Packed, false, true, G>(xc, xc + 16 * g, g, base, sc, o, rg.rg[j]);
-    else code_slice<Packed, false, false, G>(xc, xc, g, base, sc, o, rg.rg[j]);
-  };
-  // Runs `nr` regions of equal length side by side.
-  auto run = [&](region* rs, int nr) {
-    const std::int64_t n = rs[0].count;
-    for (int k = 0; k < nr; ++k) ranges(rs[k], 0);
-    for (std::int64_t k0 = 0; k0 < n; k0 += 16) {
-      const int nb = static_cast<int>(std::min<std::int64_t>(16, n - k0));
-      for (int k = 0; k < nr; ++k)
-        if (!batch_qparams<Affine>(rs[k].rg, nb, q0, q1, rs[k].scales + k0, rs[k].zeros + k0, rs[k].bp)) return false;
-      const int nn = static_cast<int>(std::clamp<std::int64_t>(n - k0 - 16, 0, 16));
-      for (int j = 0; j < nb; ++j)
-        for (int k = 0; k < nr; ++k) {
-          if (j < nn) rs[k].rg[j] = lane_range<Affine>{};
-          code_one(rs[k], k0, j, j < nn);
-        }
-    }
-    return true;
-  };
-  region rs[R];
-  if (per > 0) {
-    for (int k = 0; k < R; ++k)
-      rs[k] = region{x + k * per * g, per, scales + k * per, zeros + k * per, out + k * per * slice_bytes, {}, {}};
-    if (!run(rs, R)) return false;
+  using kernel = group_kernel<Affine, Packed, G>;
+  kernel kern(g, bits);
+  typename kernel::ranges a[2];
+  const std::int64_t slice_bytes = Packed ? g / 2 : g, batch = 16 * g;
+  const std::int64_t batches = count / 16;
+  __m512i bad = _mm512_setzero_si512();
+  kern.read_ranges(x, a[0]);
+  kern.prepare(a[0], scales, zeros, 0);
+  if (batches > 1) kern.read_ranges(x + batch, a[1]);
+  for (std::int64_t b = 0; b < batches; ++b) {
+    const int slot = static_cast<int>(b & 1);
+    if (b + 1 < batches) kern.prepare(a[slot ^ 1], scales + 16 * (b + 1), zeros + 16 * (b + 1), slot ^ 1);
+    const float* xb = x + b * batch;
+    std::uint8_t* ob = out + b * 16 * slice_bytes;
+    const bool ok = b + 2 < batches ? kern.template code<true>(xb, slot, ob, bad, xb + 2 * batch, a[slot])
+                                    : kern.template code<false>(xb, slot, ob, bad, xb, a[slot]);
+    if (!ok) return false;
   }
-  const std::int64_t done = R * per;
-  if (done == count) return true;
-  rs[0] = region{x + done * g, count - done, scales + done, zeros + done, out + done * slice_bytes, {}, {}};
-  return run(rs, 1);
+  if (!kern.finite(bad)) return false;
+  const std::int64_t done = 16 * batches;
+  return done == count ||
+         quantize_rows<Affine, Packed>(x + done * g, g, count - done, bits, scales + done, zeros + done,
+                                       out + done * slice_bytes);
 }
+
+#endif
 
 /// One pass over `count` slices of g floats with their own qparams (see quantize_rows).
 template <bool Affine, bool Packed>
 inline bool quantize_slices(const float* x, std::int64_t g, std::int64_t count, int bits, float* scales,
                             std::int8_t* zeros, std::uint8_t* out) noexcept {
-  if (g % 16 != 0 || g > 256) return quantize_rows<Affine, Packed>(x, g, count, bits, scales, zeros, out);
-  switch (g) {
-    case 32: return quantize_groups<Affine, Packed, 32>(x, g, count, bits, scales, zeros, out);
-    case 64: return quantize_groups<Affine, Packed, 64>(x, g, count, bits, scales, zeros, out);
-    case 128: return quantize_groups<Affine, Packed, 128>(x, g, count, bits, scales, zeros, out);
-    default: return quantize_groups<Affine, Packed, 0>(x, g, count, bits, scales, zeros, out);
+#if defined(__AVX512DQ__) && defined(__AVX512VBMI__)
+  if (g % 16 == 0 && g <= 256 && count >= 16) {
+    switch (g) {
+      case 32: return quantize_groups<Affine, Packed, 32>(x, g, count, bits, scales, zeros, out);
+      case 64: return quantize_groups<Affine, Packed, 64>(x, g, count, bits, scales, zeros, out);
+      case 128: return quantize_groups<Affine, Packed, 128>(x, g, count, bits, scales, zeros, out);
+      case 256: return quantize_groups<Affine, Packed, 256>(x, g, count, bits, scales, zeros, out);
+      default: return quantize_groups<Affine, Packed, 0>(x, g, count, bits, scales, zeros, out);
+    }
   }
+#endif
+  return quantize_rows<Affine, Packed>(x, g, count, bits, scales, zeros, out);
 }
 template <bool Affine>
 inline bool quantize_slices(const float* x, std::int64_t g, std::int64_t count, int bits, float* scales,
