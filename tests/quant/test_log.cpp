@@ -2,6 +2,7 @@
 // inside the range, the exact formula for c and k, code layout, errors.
 #include <pare/quant/log.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -130,4 +131,37 @@ TEST_CASE("log quantization errors") {
   const auto qz = quantize_log(pare::tensor_view<const float>(z));
   CHECK(qz.c(0) == 1.0);
   for (std::int64_t i = 0; i < 5; ++i) CHECK(qz.code(i) == 0);
+}
+
+TEST_CASE("float x gives the codes its values give as double, ties and range ends included") {
+  // Float input takes a vectorized path (thresholds rounded up to floats, ties on exact ones);
+  // double input bisects the thresholds in double. The same values must get the same codes.
+  std::uint64_t seed = 77;
+  for (const double base : {2.0, std::sqrt(2.0), 3.0, 4.0, 10.0, 1.05, 1e6})
+    for (const int bits : {2, 3, 4, 5, 6, 8})
+      for (const std::int64_t axis : {-1, 0}) {
+        INFO("base " << base << " bits " << bits << " axis " << axis);
+        auto xf = pare_test::random_normal<float>(6 * 250, ++seed, 0.0, 2.0);
+        // values on and next to the decision points c·b^(−j−½) of the first row, and tiny ones
+        const double m = 2.0 * 4.0;
+        for (int j = 0; j < 40; ++j) {
+          const double theta = std::pow(base, std::floor(std::log(m) / std::log(base)) + 1 - j - 0.5);
+          const auto f = static_cast<float>(theta);
+          xf[static_cast<std::size_t>(3 * j)] = f;
+          xf[static_cast<std::size_t>(3 * j + 1)] = -std::nextafter(f, 0.0f);
+          xf[static_cast<std::size_t>(3 * j + 2)] = std::nextafter(f, 1e30f);
+        }
+        xf[200] = 8.0f;  // max|x| = 8 in row 0
+        xf[201] = 1e-30f;
+        xf[202] = -0.0f;
+        const std::vector<double> xd(xf.begin(), xf.end());
+        const log_options o{.bits = bits, .base = base, .axis = axis};
+        const auto qf = quantize_log(pare::tensor_view<const float>(xf.data(), {6, 250}), o);
+        const auto qd = quantize_log(pare::tensor_view<const double>(xd.data(), {6, 250}), o);
+        REQUIRE(qf.size() == qd.size());
+        std::int64_t differ = 0;
+        for (std::int64_t i = 0; i < qf.size(); ++i) differ += qf.code(i) != qd.code(i);
+        CHECK(differ == 0);
+        CHECK(std::ranges::equal(qf.exponents(), qd.exponents()));
+      }
 }

@@ -27,6 +27,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#endif
+
 #include "pare/core/error.hpp"
 #include "pare/core/tensor_view.hpp"
 #include "pare/quant/linear.hpp"
@@ -129,6 +133,51 @@ inline int log_k(double a, const double* theta, int M) noexcept {
   return k;
 }
 
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+/// The log codes of float values with at most `vec_log_max` magnitudes (bits ≤ 5), 16 at a time:
+/// k = #{j : |x| < θ_j} + #{j odd, θ_j a float : |x| = θ_j}, the same count log_k makes by
+/// bisection in double. A float a lies below the double θ exactly when it lies below θ rounded
+/// up to a float (θ↑), and can equal θ only when θ is itself a float, so comparing floats with
+/// the θ↑ gives the double comparisons exactly.
+inline constexpr int vec_log_max = 15;
+struct float_thresholds {
+  float up[vec_log_max];  // θ_j rounded up to a float
+  float ties[vec_log_max];  // θ_j for odd j where θ_j is a float (a tie moves k to j + 1)
+  int n_ties = 0;
+};
+inline void make_float_thresholds(const double* theta, int M, float_thresholds& t) noexcept {
+  t.n_ties = 0;
+  for (int j = 0; j < M; ++j) {
+    if (theta[j] > std::numeric_limits<float>::max()) {  // every finite float lies below it
+      t.up[j] = std::numeric_limits<float>::infinity();
+      continue;
+    }
+    auto f = static_cast<float>(theta[j]);
+    if (static_cast<double>(f) < theta[j]) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+    t.up[j] = f;
+    if ((j & 1) && static_cast<double>(f) == theta[j]) t.ties[t.n_ties++] = f;
+  }
+}
+/// Codes of x[0, m) into q (int8: 0, or ±(k + 1) for k < M).
+inline void log_codes_float(const float* x, std::int64_t m, const float_thresholds& t, int M, std::int8_t* q) noexcept {
+  const __m512i one = _mm512_set1_epi32(1), zero = _mm512_setzero_si512(), mm = _mm512_set1_epi32(M);
+  for (std::int64_t i = 0; i < m; i += 16) {
+    const auto lanes = static_cast<__mmask16>(m - i >= 16 ? 0xFFFF : (1u << (m - i)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
+    const __m512 a = _mm512_abs_ps(v);
+    __m512i k = zero;
+    for (int j = 0; j < M; ++j)
+      k = _mm512_mask_add_epi32(k, _mm512_cmp_ps_mask(a, _mm512_set1_ps(t.up[j]), _CMP_LT_OQ), k, one);
+    for (int j = 0; j < t.n_ties; ++j)
+      k = _mm512_mask_add_epi32(k, _mm512_cmp_ps_mask(a, _mm512_set1_ps(t.ties[j]), _CMP_EQ_OQ), k, one);
+    // q = k + 1 inside the range, 0 past it; negative x gets −q
+    __m512i c = _mm512_mask_add_epi32(zero, _mm512_cmp_epi32_mask(k, mm, _MM_CMPINT_LT), k, one);
+    c = _mm512_mask_sub_epi32(c, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), zero, c);
+    _mm512_mask_cvtepi32_storeu_epi8(q + i, lanes, c);
+  }
+}
+#endif
+
 }  // namespace detail
 
 /// Log-quantizes x into `out` (reusing its storage). Throws `pare::error` for bits outside
@@ -168,16 +217,32 @@ void quantize_log(tensor_view<T> x, const log_options& opt, log_quantized_tensor
   std::uint8_t* bytes = out.bytes_.data();
 
   double theta[128];
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+  [[maybe_unused]] detail::float_thresholds ft;
+#endif
   std::int64_t theta_slice = -1;
   alignas(64) std::int8_t buf[detail::code_piece];
   detail::for_each_run(0, n, l, [&](std::int64_t b, std::int64_t e, std::int64_t k) {
     if (k != theta_slice) {
       detail::log_thresholds(opt.base, out.exponents_[static_cast<std::size_t>(k)], M, theta);
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+      if constexpr (std::is_same_v<V, float>)
+        if (M <= detail::vec_log_max) detail::make_float_thresholds(theta, M, ft);
+#endif
       theta_slice = k;
     }
     for (std::int64_t p = b; p < e; p += detail::code_piece) {
       const std::int64_t m = std::min(detail::code_piece, e - p);
-      for (std::int64_t i = 0; i < m; ++i) {
+      bool coded = false;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+      if constexpr (std::is_same_v<V, float>) {
+        if (M <= detail::vec_log_max) {
+          detail::log_codes_float(xp + p, m, ft, M, buf);
+          coded = true;
+        }
+      }
+#endif
+      for (std::int64_t i = 0; i < m && !coded; ++i) {
         const double v = static_cast<double>(xp[p + i]);
         const int kk = detail::log_k(std::abs(v), theta, M);
         const int q = kk >= M ? 0 : kk + 1;
