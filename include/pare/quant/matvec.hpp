@@ -354,6 +354,11 @@ inline float pair_zero_term(const mv_weight& W, const pair_x& P, std::int64_t i)
   return mv_hsum(acc);
 }
 
+/// How far ahead (bytes of each row) the pair kernel prefetches the weight codes: the next
+/// rows' codes are requested while these are worked on (4-bit groups of 64, 4096², one thread:
+/// vs fp32 2.7–2.9× without, 3.8–4.1× with 1–2 KiB, in one noisy run of each distance).
+inline constexpr std::int64_t pair_prefetch_bytes = 1536;
+
 /// AVX-512 VBMI packed, segments of a multiple of 32 columns, no table per row and group.
 /// A byte b holds the two stored nibbles c_e = q_e + 8 (element 2t) and c_o = q_o + 8 (element
 /// 2t + 1), b = c_e + 16·c_o. With u_t = x_e − x_o/16 and v_t = x_o (pair_x),
@@ -365,11 +370,6 @@ inline float pair_zero_term(const mv_weight& W, const pair_x& P, std::int64_t i)
 /// subtraction, a lookup and two FMAs, and every product stays the size of q·x (no code offset
 /// to cancel). Each segment's sum is scaled once; affine zero points enter once per row as
 /// −Σ_k s_k·z_k·X_k. R rows share every load of u and v.
-/// How far ahead (bytes of each row) the pair kernel prefetches the weight codes: the next
-/// rows' codes are requested while these are worked on (4-bit groups of 64, 4096², one thread:
-/// vs fp32 2.7–2.9× without, 3.8–4.1× with 1–2 KiB, in one noisy run of each distance).
-inline constexpr std::int64_t pair_prefetch_bytes = 1536;
-
 template <int R = 4>
 inline void mv_rows_i4_pairs(const mv_weight& W, const pair_x& P, float* y, std::int64_t r0,
                              std::int64_t r1) noexcept {

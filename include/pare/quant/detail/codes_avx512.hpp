@@ -522,7 +522,11 @@ class group_kernel {
         // the batch after xn into L2 (see group_prefetch), xn's chunk c into the ranges
         __m512 u[4];
         for (int i = 0; i < 4; ++i) {
-          _mm_prefetch(reinterpret_cast<const char*>(xn + 16 * (4 * c + i) + group_prefetch), _MM_HINT_T1);
+          // an address past the end of x is harmless to prefetch, but forming it as a pointer
+          // would not be: the arithmetic is done on the integer
+          _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(xn + 16 * (4 * c + i)) +
+                                                     group_prefetch * sizeof(float)),
+                       _MM_HINT_T1);
           u[i] = load_once(xn + 16 * (4 * c + i));
         }
         fold_chunk(an, c, v, u);
