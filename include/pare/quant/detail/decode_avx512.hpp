@@ -38,10 +38,14 @@ inline void decode_packed_slices(const std::uint8_t* bytes, std::int64_t g, std:
     std::int64_t j = 0;
     for (; j + 64 <= g; j += 64) {
       const __m512i c = decode64(in + j / 2, ~__mmask32{0}, offset);
-      for (int q = 0; q < 4; ++q) {
-        const __m512i c32 = _mm512_cvtepi8_epi32(_mm512_extracti32x4_epi32(c, q));
-        _mm512_storeu_ps(o + j + 16 * q, _mm512_mul_ps(_mm512_cvtepi32_ps(c32), s));
-      }
+      // the quarter index is an immediate operand: written out, not a loop (which -O0 keeps)
+      const auto put = [&](int q, __m128i c16) {
+        _mm512_storeu_ps(o + j + 16 * q, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(c16)), s));
+      };
+      put(0, _mm512_castsi512_si128(c));
+      put(1, _mm512_extracti32x4_epi32(c, 1));
+      put(2, _mm512_extracti32x4_epi32(c, 2));
+      put(3, _mm512_extracti32x4_epi32(c, 3));
     }
     if (j < g) {  // the last m < 64 elements (m even)
       const std::int64_t m = g - j;
