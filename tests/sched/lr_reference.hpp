@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <pare/sched/reduce_on_plateau.hpp>
+
 #include "support/catch.hpp"
 #include "support/reference.hpp"
 
@@ -38,6 +40,20 @@ inline const std::vector<double>& field(const std::string& c, const std::string&
 inline double option(const std::string& c, std::size_t i) { return field(c, "options").at(i); }
 inline std::int64_t int_option(const std::string& c, std::size_t i) {
   return static_cast<std::int64_t>(option(c, i));
+}
+/// reduce_on_plateau options from a recorded case's option row (both generators write base_lr,
+/// mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps).
+inline pare::sched::reduce_on_plateau_options plateau_options(const std::vector<double>& o) {
+  namespace ps = pare::sched;
+  return {.base_lr = o.at(0),
+          .mode = o.at(1) == 0 ? ps::mode::min : ps::mode::max,
+          .factor = o.at(2),
+          .patience = static_cast<std::int64_t>(o.at(3)),
+          .threshold = o.at(4),
+          .threshold_mode = o.at(5) == 0 ? ps::threshold_mode::rel : ps::threshold_mode::abs,
+          .cooldown = static_cast<std::int64_t>(o.at(6)),
+          .min_lr = o.at(7),
+          .eps = o.at(8)};
 }
 inline std::vector<std::int64_t> steps(const std::string& c, const std::string& name) {
   std::vector<std::int64_t> out;

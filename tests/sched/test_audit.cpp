@@ -10,6 +10,7 @@
 
 #include "support/catch.hpp"
 #include "support/reference.hpp"
+#include "lr_reference.hpp"
 
 namespace ps = pare::sched;
 
@@ -107,15 +108,7 @@ TEST_CASE("audit: reduce_on_plateau follows torch 1.13 over modes, threshold mod
   const auto all = audit_cases("reduce_on_plateau");
   REQUIRE(all.size() >= 90);
   for (const auto& c : all) {
-    ps::reduce_on_plateau p({.base_lr = opt(c, 0),
-                             .mode = opt(c, 1) == 0 ? ps::mode::min : ps::mode::max,
-                             .factor = opt(c, 2),
-                             .patience = iopt(c, 3),
-                             .threshold = opt(c, 4),
-                             .threshold_mode = opt(c, 5) == 0 ? ps::threshold_mode::rel : ps::threshold_mode::abs,
-                             .cooldown = iopt(c, 6),
-                             .min_lr = opt(c, 7),
-                             .eps = opt(c, 8)});
+    ps::reduce_on_plateau p(sched_test::plateau_options(audit()[c + "/options"]));
     const auto& metrics = audit()[c + "/metrics"];
     const auto& lr = audit()[c + "/lr"];
     REQUIRE(metrics.size() == lr.size());

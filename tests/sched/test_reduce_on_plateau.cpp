@@ -8,25 +8,12 @@
 namespace ps = pare::sched;
 using namespace sched_test;
 
-namespace {
-ps::reduce_on_plateau_options plateau_options(const std::string& c) {
-  return {.base_lr = option(c, 0),
-          .mode = option(c, 1) == 0 ? ps::mode::min : ps::mode::max,
-          .factor = option(c, 2),
-          .patience = int_option(c, 3),
-          .threshold = option(c, 4),
-          .threshold_mode = option(c, 5) == 0 ? ps::threshold_mode::rel : ps::threshold_mode::abs,
-          .cooldown = int_option(c, 6),
-          .min_lr = option(c, 7),
-          .eps = option(c, 8)};
-}
-}  // namespace
 
 TEST_CASE("reduce_on_plateau matches PyTorch ReduceLROnPlateau epoch by epoch") {
   const auto all = cases("reduce_on_plateau");
   REQUIRE(all.size() >= 13);
   for (const auto& c : all) {
-    ps::reduce_on_plateau p(plateau_options(c));
+    ps::reduce_on_plateau p(plateau_options(field(c, "options")));
     CHECK(p.lr() == option(c, 0));
     const auto& metrics = field(c, "metrics");
     const auto& lr = field(c, "lr");
