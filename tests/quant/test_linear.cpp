@@ -442,16 +442,55 @@ TEST_CASE("per-group kernels: a NaN or an infinity anywhere in a batch of 16 gro
           }
 }
 
+TEST_CASE("per-group kernels on long tensors: a NaN or an infinity in any lane, or after the lanes, throws") {
+  // From 32768 values on, the batched kernel reads four parts of the tensor side by side (lanes
+  // of `per` batches of 16 groups each); the batches left over go through one lane, and the
+  // groups left over through the row kernel. A bad value at the edges of each of those throws.
+  const std::vector<std::int64_t> shape = {50, 960};
+  const auto x = pare_test::random_normal<float>(50 * 960, 31);
+  const auto v = pare::tensor_view<const float>(x.data(), std::span<const std::int64_t>(shape));
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (std::int64_t g : {32, 48, 64, 96, 320 / 2})
+    for (auto sch : {scheme::symmetric, scheme::affine})
+      for (int bits : {4, 8}) {
+        const std::int64_t batches = 50 * 960 / g / 16, per = batches / 4, batch = 16 * g;
+        std::vector<std::int64_t> at;
+        for (std::int64_t k = 0; k < 4; ++k) {
+          at.push_back(k * per * batch);                    // a lane's first value
+          at.push_back(k * per * batch + batch + g / 2);    // its second batch
+          at.push_back((k + 1) * per * batch - 1);          // its last value
+        }
+        at.push_back(4 * per * batch);      // the batches after the lanes
+        at.push_back(batches * batch);      // the groups after the batches (if any)
+        at.push_back(50 * 960 - 1);         // the last value
+        for (std::int64_t i : at)
+          for (float bad : {nan, -inf}) {
+            if (i >= 50 * 960) continue;
+            auto y = x;
+            y[static_cast<std::size_t>(i)] = bad;
+            const quantize_options o{.bits = bits, .scheme = sch, .group_size = g};
+            INFO("group " << g << " affine " << (sch == scheme::affine) << " bits " << bits << " value " << bad << " at " << i);
+            quantized_tensor q = quantize(v, o);
+            const std::string where = "index " + std::to_string(i);
+            PARE_REQUIRE_ERROR(quantize(pare::tensor_view<const float>(y.data(), std::span<const std::int64_t>(shape)), o, q),
+                               "pare::quant::quantize", "x must be finite", where.c_str());
+            CHECK(q.empty());
+          }
+      }
+}
+
 TEST_CASE("per-group kernels: groups whose scales are far from 1 (the division path) get exact codes") {
-  // Groups of tiny (s < 2^-90) and huge (s > 2^100) values share batches with ordinary ones.
-  auto x = pare_test::random_normal<float>(32 * 512, 23);
+  // Groups of tiny (s < 2^-90) and huge (s > 2^100) values share batches with ordinary ones;
+  // 96 × 512 values are enough for the kernel's four lanes, so such batches meet ordinary ones
+  // in the other lanes too.
+  auto x = pare_test::random_normal<float>(96 * 512, 23);
   for (std::size_t i = 0; i < x.size(); ++i) {
     const std::size_t group = i / 64;
     if (group % 5 == 1) x[i] *= 1e-30f;
     if (group % 7 == 3) x[i] *= 1e33f;
     if (i % 11 == 0) x[i] = static_cast<float>(std::nearbyint(x[i] * 8)) / 8 + 1.0f / 16;  // ties in ordinary groups
   }
-  const std::vector<std::int64_t> shape = {32, 512};
+  const std::vector<std::int64_t> shape = {96, 512};
   const auto v = pare::tensor_view<const float>(x.data(), std::span<const std::int64_t>(shape));
   for (auto sch : {scheme::symmetric, scheme::affine})
     for (int bits : {8, 4, 2})
