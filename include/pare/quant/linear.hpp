@@ -29,6 +29,7 @@
 #include "pare/core/tensor_view.hpp"
 #include "pare/quant/detail/codes_avx512.hpp"
 #include "pare/quant/detail/decode_avx512.hpp"
+#include "pare/quant/detail/interleave.hpp"
 #include "pare/quant/qparams.hpp"
 #include "pare/quant/quantized_tensor.hpp"
 
@@ -405,6 +406,14 @@ void dequantize(const quantized_tensor& q, tensor_view<T> out) {
   const std::uint8_t* bytes = q.bytes().data();
   T* o = out.data();
   if (qp.bits > 4) {
+    if (l.outer == 1) {  // contiguous slices: read and written as interleaved streams
+      detail::for_each_block_interleaved(l.inner, l.channels, [&](std::int64_t k, std::int64_t b, std::int64_t e) {
+        const auto kk = static_cast<std::size_t>(k);
+        detail::dequantize_span(bytes, qp.bits, k * l.inner + b, k * l.inner + e, qp.scales[kk], qp.zero_points[kk],
+                                o + k * l.inner + b);
+      });
+      return;
+    }
     detail::for_each_run(0, q.size(), l, [&](std::int64_t b, std::int64_t e, std::int64_t k) {
       const auto kk = static_cast<std::size_t>(k);
       detail::dequantize_span(bytes, qp.bits, b, e, qp.scales[kk], qp.zero_points[kk], o + b);

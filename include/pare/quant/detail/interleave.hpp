@@ -1,0 +1,55 @@
+#pragma once
+/// \file
+/// The order in which the streaming (de)quantization kernels visit long runs of contiguous
+/// slices: as four parts side by side, a block of each in turn, instead of front to back. One core
+/// moves memory faster as several streams than as one — the hardware prefetchers follow each
+/// stream, and a store stream's ownership requests overlap with the others'. Measured on this
+/// project's machine (16M floats, against a triad timed alternately in the same process): a
+/// loop that reads int8 codes and writes floats reached 1.02–1.05 of the triad as one stream and
+/// 2.2–2.4 as four (its writes cost a read first, so the triad's real bytes undercount it).
+
+#include <algorithm>
+#include <cstdint>
+
+namespace pare::quant::detail {
+
+/// How many parts are visited side by side.
+inline constexpr int interleave_parts = 4;
+/// The elements of a part visited before moving to the next part (a multiple of 64).
+inline constexpr std::int64_t interleave_block = 64;
+/// Fewer elements than this are visited front to back (the interleave pays off from memory).
+inline constexpr std::int64_t interleave_min = std::int64_t{1} << 15;
+
+/// Calls f(k, b, e) for every element run [b, e) (offsets inside slice k, e − b ≤
+/// interleave_block, b a multiple of interleave_block) of `count` slices of g elements, each
+/// element once. Long runs are interleaved: with at least `interleave_parts` slices, the slices
+/// form that many parts of consecutive slices, visited block by block side by side (the slices
+/// left over come last, front to back); with fewer slices, each slice is cut into parts likewise.
+template <class F>
+inline void for_each_block_interleaved(std::int64_t g, std::int64_t count, F&& f) {
+  constexpr int P = interleave_parts;
+  constexpr std::int64_t B = interleave_block;
+  const auto whole = [&](std::int64_t k, std::int64_t b, std::int64_t e) {
+    for (; b < e; b += B) f(k, b, std::min(b + B, e));
+  };
+  if (g * count < interleave_min) {
+    for (std::int64_t k = 0; k < count; ++k) whole(k, 0, g);
+    return;
+  }
+  if (count >= P) {
+    const std::int64_t per = count / P;
+    for (std::int64_t j = 0; j < per; ++j)
+      for (std::int64_t b = 0; b < g; b += B)
+        for (int p = 0; p < P; ++p) f(p * per + j, b, std::min(b + B, g));
+    for (std::int64_t k = P * per; k < count; ++k) whole(k, 0, g);
+    return;
+  }
+  const std::int64_t part = g / (P * B) * B;  // per slice: P parts of `part` elements, then the tail
+  for (std::int64_t k = 0; k < count; ++k) {
+    for (std::int64_t b = 0; b < part; b += B)
+      for (int p = 0; p < P; ++p) f(k, p * part + b, p * part + b + B);
+    whole(k, P * part, g);
+  }
+}
+
+}  // namespace pare::quant::detail
