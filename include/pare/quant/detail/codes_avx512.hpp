@@ -415,8 +415,8 @@ constexpr std::int64_t group_prefetch = 4096;
 /// `prepare` turns them into the batch's 16 qparams in one vector (reduce16 + batch_qparams);
 /// `code` writes the codes of prepared batches (one per lane) and, in the same loop, reads the
 /// ranges of each lane's next batch, so reads from memory are spread evenly over the work
-/// (group_pipeline). G > 0 fixes g at compile time. Per 16 floats the work is ~7 vector µops (symmetric,
-/// g = 64): ¾ `vrangeps` (max|x|), the Markstein quotient and its conversion (4), ¾ of the
+/// (group_pipeline). G > 0 fixes g at compile time. Per 16 floats the work is ~7 vector µops
+/// (symmetric, g = 64): ¾ `vrangeps` (max|x|), the Markstein quotient and its conversion (4), ¾ of the
 /// reduction, ¼ for the NaN check and 1½ for packing 64 codes into 32 bytes of nibbles (two
 /// `vpackssdw`, `vpacksswb`, +8, `vpmaddubsw`, one `vpermb` that orders and narrows at once);
 /// affine adds 1½ (min and max instead of max|x|, a second reduction) and ¼ (the zero point and
