@@ -46,6 +46,31 @@ void require_close(const std::vector<T>& got, const std::vector<double>& want, d
   }
 }
 
+/// Like require_close, but exact where the reference is exact: a reference of exactly 0 or ±inf
+/// must be matched bit for bit in value (a masked class's probability and gradient are 0, not
+/// 1e-309), NaN by NaN; everything else within rel.
+template <class T>
+void require_match(const std::vector<T>& got, const std::vector<double>& want, double rel,
+                   const std::string& what) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double a = static_cast<double>(got[i]), b = want[i];
+    INFO(what << "[" << i << "] = " << a << ", expected " << b);
+    if (b == 0 || std::isinf(b))
+      REQUIRE(a == b);
+    else
+      REQUIRE(close(a, b, rel));
+  }
+}
+
+inline void require_match(double got, double want, double rel, const std::string& what) {
+  INFO(what << " = " << got << ", expected " << want);
+  if (want == 0 || std::isinf(want))
+    REQUIRE(got == want);
+  else
+    REQUIRE(close(got, want, rel));
+}
+
 inline void require_close(double got, double want, double rel, const std::string& what) {
   INFO(what << " = " << got << ", expected " << want);
   REQUIRE(close(got, want, rel));

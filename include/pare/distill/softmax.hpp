@@ -10,6 +10,7 @@
 
 #include "pare/core/tensor_view.hpp"
 #include "pare/distill/detail/checks.hpp"
+#include "pare/distill/detail/exp.hpp"
 
 namespace pare::distill {
 namespace detail {
@@ -28,7 +29,8 @@ template <class T>
 
 /// softmax(x / T) (or its log) of every row: subtracting the row maximum first keeps every
 /// exponent ≤ 0, so ±1e4 logits and all-equal rows stay finite (the maximum contributes
-/// exp(0) = 1 to the sum, so the log of the sum is ≥ 0 and never −inf).
+/// exp(0) = 1 to the sum, so the log of the sum is ≥ 0 and never −inf). A −inf logit gets
+/// exactly 0 (its log exactly −inf) on every instruction set: `assign_exp`.
 template <class T>
 void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t cols, double temperature,
                   bool log) {
@@ -39,9 +41,9 @@ void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t cols, double
     const T m = row_max(xr);
     if (log) {
       yr = (xr - m) * inv_t;  // x may alias y: each element is read before it is written
-      yr -= std::log(yr.exp().sum());
+      yr -= std::log(sum_exp(yr));
     } else {
-      yr = ((xr - m) * inv_t).exp();
+      assign_exp(yr, (xr - m) * inv_t);
       yr *= T(1) / yr.sum();
     }
   }

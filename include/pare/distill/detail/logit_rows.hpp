@@ -34,6 +34,19 @@ struct logit_rows_args {
   double smoothing = 0;   // label smoothing of the cross-entropy term
 };
 
+/// Σ_j w_j·d_j leaving out the terms whose weight w_j is exactly 0: the KL convention
+/// 0·log(0 / q) = 0 for every q, also where the vectorized sum gives 0·(±inf) = NaN — a class
+/// that is −inf for the teacher (p = 0), also when it is −inf for the student too (torch 1.13's
+/// kl_div gives NaN there; pare gives the limit, 0). Only rows whose vectorized sum is not
+/// finite come here, so finite rows pay nothing.
+template <class T, class D>
+[[nodiscard]] double sum_nonzero_weights(const T* w, const D& d, std::int64_t n) {
+  double acc = 0;
+  for (std::int64_t j = 0; j < n; ++j)
+    if (w[j] != T(0)) acc += static_cast<double>(w[j] * d[j]);
+  return acc;
+}
+
 template <class T>
 [[nodiscard]] double logit_rows(const logit_rows_args<T>& a) {
   const std::int64_t C = a.cols;
@@ -60,16 +73,16 @@ template <class T>
     double s1 = 0;  // Σ exp(s − max s)
     if (!kd) {
       // Cross-entropy alone: g keeps exp(s − max s) for the gradient.
-      g = (s - ms).exp();
+      assign_exp(g, s - ms);
       s1 = static_cast<double>(g.sum());
     }
     double sq = 0;  // Σ exp((s − max s) / T)
     row_out<T> eq(work, kd ? C : 0), e1(kd && !same ? work + C : work, kd ? C : 0);
     if (kd) {
-      eq = ((s - ms) * inv_t).exp();
+      assign_exp(eq, (s - ms) * inv_t);
       sq = static_cast<double>(eq.sum());
       if (ce && !same) {
-        e1 = (s - ms).exp();
+        assign_exp(e1, s - ms);
         s1 = static_cast<double>(e1.sum());
       } else {
         s1 = sq;
@@ -94,10 +107,12 @@ template <class T>
         const row_in<T> t(a.teacher + r * C, C);
         const T mt = row_max(t);
         // g holds exp((t − max t) / T) until the gradient overwrites it.
-        g = ((t - mt) * inv_t).exp();
+        assign_exp(g, (t - mt) * inv_t);
         const double st = static_cast<double>(g.sum());
         // Σ p (log p − log q) = Σ e_t·(a − b)/st − log st + log sq, a = (t − mt)/T, b = (s − ms)/T
-        const double num = static_cast<double>((g * (((t - s) - (mt - ms)) * inv_t)).sum());
+        const auto d = ((t - s) - (mt - ms)) * inv_t;  // a − b (lazy: over the live maps t, s)
+        double num = static_cast<double>((g * d).sum());
+        if (!std::isfinite(num)) num = sum_nonzero_weights(g.data(), d, C);
         row += a.alpha * t2 * (num / st - std::log(st) + std::log(sq));
         cq = (ck + (ce && same ? cc : 0)) / sq;
         const T cp = static_cast<T>(ck / st);
@@ -114,7 +129,9 @@ template <class T>
         const T* pp = p.data();
         for (std::int64_t j = 0; j < C; ++j) gp[j] = pp[j] == T(0) ? T(0) : gp[j];
         const double plogp = static_cast<double>(g.sum());
-        const double pb = static_cast<double>((p * ((s - ms) * inv_t)).sum());
+        const auto lq = (s - ms) * inv_t;  // log q + log sq (lazy: over the live map s)
+        double pb = static_cast<double>((p * lq).sum());
+        if (!std::isfinite(pb)) pb = sum_nonzero_weights(p.data(), lq, C);
         row += a.alpha * t2 * (plogp - pb + sp * std::log(sq));
         // d/ds Σ p (log p − log q) = (Σp · q − p) / T: exact also when p does not sum to 1.
         cq = (ck * sp + (ce && same ? cc : 0)) / sq;
