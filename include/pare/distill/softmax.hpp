@@ -30,7 +30,7 @@ template <class T>
 /// softmax(x / T) (or its log) of every row: subtracting the row maximum first keeps every
 /// exponent ≤ 0, so ±1e4 logits and all-equal rows stay finite (the maximum contributes
 /// exp(0) = 1 to the sum, so the log of the sum is ≥ 0 and never −inf). A −inf logit gets
-/// exactly 0 (its log exactly −inf) on every instruction set: `assign_exp`.
+/// exactly 0 (its log exactly −inf) on every instruction set (`assign_exp`).
 template <class T>
 void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t cols, double temperature,
                   bool log) {
@@ -41,7 +41,10 @@ void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t cols, double
     const T m = row_max(xr);
     if (log) {
       yr = (xr - m) * inv_t;  // x may alias y: each element is read before it is written
-      yr -= std::log(sum_exp(yr));
+      // Eigen's exp may give ≈ 5.6e-309 rather than 0 for a −inf here (see detail/exp.hpp);
+      // that cannot change a sum ≥ 1 (the maximum adds exp(0) = 1), and a −inf input stays
+      // exactly −inf after the subtraction, so the plain exp is exact enough and cheaper.
+      yr -= std::log(yr.exp().sum());
     } else {
       assign_exp(yr, (xr - m) * inv_t);
       yr *= T(1) / yr.sum();

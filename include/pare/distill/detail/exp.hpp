@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The exponential of the softmax kernels, exactly 0 for a −inf argument on every instruction
-/// set, still one vectorized pass: `assign_exp(dst, x)` and `sum_exp(x)`.
+/// set, still one vectorized pass: `assign_exp(dst, x)`.
 ///
 /// Why: Eigen 3.4's packet `exp` clamps its argument (to about −709.8 for double, −88.7 for
 /// float) and, except for AVX-512 float, returns a tiny positive number for −inf (≈ 5.6e-309
@@ -33,6 +33,18 @@ struct exp_op {
     const Packet minus_inf = ei::pset1<Packet>(-std::numeric_limits<T>::infinity());
     return ei::pandnot(ei::pexp(x), ei::pcmp_eq(x, minus_inf));  // exp(x) & ~(x == −inf)
   }
+#ifdef EIGEN_VECTORIZE_AVX512
+  // With AVX-512 the compare writes a mask register and a zero-masking move applies it: one
+  // operation less than turning the mask into a vector for the and-not.
+  [[nodiscard]] Eigen::internal::Packet8d packetOp(const Eigen::internal::Packet8d& x) const {
+    const __mmask8 finite_or_nan = _mm512_cmp_pd_mask(x, _mm512_set1_pd(-std::numeric_limits<double>::infinity()), _CMP_NEQ_UQ);
+    return _mm512_maskz_mov_pd(finite_or_nan, Eigen::internal::pexp(x));
+  }
+  [[nodiscard]] Eigen::internal::Packet16f packetOp(const Eigen::internal::Packet16f& x) const {
+    const __mmask16 finite_or_nan = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-std::numeric_limits<float>::infinity()), _CMP_NEQ_UQ);
+    return _mm512_maskz_mov_ps(finite_or_nan, Eigen::internal::pexp(x));
+  }
+#endif
 };
 
 /// Whether Eigen's own `exp` gives exactly 0 for −inf in every lane, packet lanes included, on
@@ -57,14 +69,6 @@ void assign_exp(Dst& dst, const Src& x) {
     dst = x.exp();
   else
     dst = x.unaryExpr(exp_op<T>{});
-}
-
-/// Σ exp(x), with exp(−inf) = 0 exactly.
-template <class Src>
-[[nodiscard]] typename Src::Scalar sum_exp(const Src& x) {
-  using T = typename Src::Scalar;
-  if (eigen_exp_exact_at_minus_inf<T>()) return x.exp().sum();
-  return x.unaryExpr(exp_op<T>{}).sum();
 }
 
 }  // namespace pare::distill::detail

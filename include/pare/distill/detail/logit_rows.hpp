@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include <Eigen/Core>
 
@@ -37,14 +38,21 @@ struct logit_rows_args {
 /// Σ_j w_j·d_j leaving out the terms whose weight w_j is exactly 0: the KL convention
 /// 0·log(0 / q) = 0 for every q, also where the vectorized sum gives 0·(±inf) = NaN — a class
 /// that is −inf for the teacher (p = 0), also when it is −inf for the student too (torch 1.13's
-/// kl_div gives NaN there; pare gives the limit, 0). Only rows whose vectorized sum is not
-/// finite come here, so finite rows pay nothing.
+/// kl_div gives NaN there; pare gives the limit, 0, as if the class were absent).
 template <class T, class D>
 [[nodiscard]] double sum_nonzero_weights(const T* w, const D& d, std::int64_t n) {
   double acc = 0;
   for (std::int64_t j = 0; j < n; ++j)
     if (w[j] != T(0)) acc += static_cast<double>(w[j] * d[j]);
   return acc;
+}
+
+/// y_j = 0 where x_j = −inf: Eigen's packet exp leaves a tiny positive number there (see
+/// detail/exp.hpp), which must not become a probability or a gradient.
+template <class T>
+void zero_where_minus_inf(row_out<T>& y, const row_in<T>& x) {
+  for (std::int64_t j = 0; j < x.size(); ++j)
+    if (x[j] == -std::numeric_limits<T>::infinity()) y[j] = T(0);
 }
 
 template <class T>
@@ -79,10 +87,13 @@ template <class T>
     double sq = 0;  // Σ exp((s − max s) / T)
     row_out<T> eq(work, kd ? C : 0), e1(kd && !same ? work + C : work, kd ? C : 0);
     if (kd) {
-      assign_exp(eq, (s - ms) * inv_t);
+      // The plain exponential: a row with a −inf logit has a KL sum that is not finite
+      // (0·(−inf) or +inf, below), and only such rows are fixed up, so finite rows pay nothing.
+      // (What Eigen gives for −inf, ≈ 5.6e-309, cannot change these sums, which are ≥ 1.)
+      eq = ((s - ms) * inv_t).exp();
       sq = static_cast<double>(eq.sum());
       if (ce && !same) {
-        assign_exp(e1, s - ms);
+        e1 = (s - ms).exp();
         s1 = static_cast<double>(e1.sum());
       } else {
         s1 = sq;
@@ -107,12 +118,17 @@ template <class T>
         const row_in<T> t(a.teacher + r * C, C);
         const T mt = row_max(t);
         // g holds exp((t − max t) / T) until the gradient overwrites it.
-        assign_exp(g, (t - mt) * inv_t);
+        g = ((t - mt) * inv_t).exp();
         const double st = static_cast<double>(g.sum());
         // Σ p (log p − log q) = Σ e_t·(a − b)/st − log st + log sq, a = (t − mt)/T, b = (s − ms)/T
         const auto d = ((t - s) - (mt - ms)) * inv_t;  // a − b (lazy: over the live maps t, s)
         double num = static_cast<double>((g * d).sum());
-        if (!std::isfinite(num)) num = sum_nonzero_weights(g.data(), d, C);
+        if (!std::isfinite(num)) {  // a −inf in s or t (or a NaN, +inf: then NaN anyway)
+          zero_where_minus_inf(eq, s);
+          zero_where_minus_inf(e1, s);
+          zero_where_minus_inf(g, t);
+          num = sum_nonzero_weights(g.data(), d, C);
+        }
         row += a.alpha * t2 * (num / st - std::log(st) + std::log(sq));
         cq = (ck + (ce && same ? cc : 0)) / sq;
         const T cp = static_cast<T>(ck / st);
@@ -131,7 +147,11 @@ template <class T>
         const double plogp = static_cast<double>(g.sum());
         const auto lq = (s - ms) * inv_t;  // log q + log sq (lazy: over the live map s)
         double pb = static_cast<double>((p * lq).sum());
-        if (!std::isfinite(pb)) pb = sum_nonzero_weights(p.data(), lq, C);
+        if (!std::isfinite(pb)) {  // a −inf in s (or a NaN, +inf, negative p: NaN anyway)
+          zero_where_minus_inf(eq, s);
+          zero_where_minus_inf(e1, s);
+          pb = sum_nonzero_weights(p.data(), lq, C);
+        }
         row += a.alpha * t2 * (plogp - pb + sp * std::log(sq));
         // d/ds Σ p (log p − log q) = (Σp · q − p) / T: exact also when p does not sum to 1.
         cq = (ck * sp + (ce && same ? cc : 0)) / sq;
