@@ -36,7 +36,10 @@ namespace pare::distill {
 /// (Σp·q − p)·alpha·T/B of the formula above). With alpha = 1 the labels may be empty; a term
 /// whose weight is 0 is not computed. Stable for ±1e4 and all-equal logits and T in
 /// [0.5, 20] and beyond; a NaN in a row (student, teacher or probabilities) makes the value
-/// and that row's gradient NaN.
+/// and that row's gradient NaN. −inf logits (masked classes) give exactly 0 probability and
+/// gradient on every build: a class −inf (or probability 0) for the teacher adds nothing to
+/// the KL — also when it is −inf for the student too, where torch's kl_div gives NaN — and a
+/// student −inf where the teacher's probability is positive makes the value +inf (as torch).
 ///
 /// Throws `pare::error`, leaving `grad` untouched, for: temperature not finite and > 0, alpha
 /// outside [0, 1], logits not rank 2 or empty, teacher or grad of another shape, grad

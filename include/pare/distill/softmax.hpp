@@ -70,7 +70,8 @@ void softmax_checked(std::string_view component, tensor_view<const T> logits, te
 ///
 ///     pare::distill::softmax(teacher_logits, soft_targets, 4.0);   // Hinton et al. 2015
 ///
-/// A NaN in a row makes that row NaN; +inf gives NaN (inf − inf), −inf gives probability 0.
+/// A NaN in a row makes that row NaN; +inf gives NaN (inf − inf); −inf gives probability exactly
+/// 0 on every instruction set (log_softmax: exactly −inf); a row of only −inf is NaN (as torch).
 /// Throws `pare::error` for a view that is not rank 2 or is empty, a shape mismatch, a partial
 /// overlap of `out` and `logits`, or a temperature that is not finite and > 0.
 inline void softmax(tensor_view<const float> logits, tensor_view<float> out,

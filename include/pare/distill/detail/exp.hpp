@@ -8,12 +8,15 @@
 /// for double, ≈ 2.9e-39 for float with SSE/AVX2) where std::exp and torch give exactly 0, so a
 /// masked class (logit −inf) would get a nonzero probability and gradient. Which lanes take the
 /// packet path depends on the row length and alignment (the rest use std::exp), so a result
-/// must not rely on it. `exp_op` clears the −inf lanes with two packet operations after the
-/// exponential (a compare and an and-not; Eigen's `select` would not vectorize). Those cost
-/// ~10–20 % of a float softmax with AVX-512, whose packet exp is already exact — so whether the
-/// fix is needed is measured once per scalar type, on the packet path itself, and the plain
-/// exponential is used where it already gives 0. Every other argument, NaN included, gets
-/// exactly Eigen's exp either way.
+/// must not rely on it. `exp_op` clears the −inf lanes after the exponential (a compare and an
+/// and-not; with AVX-512 a compare into a mask register and a zero-masking move, which the
+/// compiler folds into exp's last instruction; Eigen's `select` would not vectorize). The
+/// generic form slowed a float softmax with AVX-512 by 10–20 % (measured), and there Eigen's
+/// packet exp is already exact — so whether the fix is needed is measured once per scalar
+/// type, on the packet path itself, and the plain exponential is used where it already gives
+/// 0. Every other argument, NaN included, gets exactly Eigen's exp either way. (kd_loss's rows
+/// need neither: a −inf there always shows in a non-finite KL sum, and only such rows are
+/// fixed up — see logit_rows.hpp.)
 
 #include <algorithm>
 #include <cmath>
