@@ -27,6 +27,7 @@ struct inf_data {
   pare_test::reference ref{"distill/minus_inf.txt"};
   std::int64_t B = static_cast<std::int64_t>(ref["shape"].at(0)), C = static_cast<std::int64_t>(ref["shape"].at(1));
   std::vector<T> s = as<T>(ref["s"]);
+  std::vector<std::int64_t> y = as_labels(ref["masked/y"]);  // labels on finite classes
 };
 
 // Positions of −inf in a row of n classes: first, middle, a run of five across a 16-element
@@ -47,6 +48,12 @@ bool masked(const std::vector<std::int64_t>& mask, std::int64_t j) {
   for (std::int64_t k : mask)
     if (k == j) return true;
   return false;
+}
+
+// Three rows of n classes from N(0, stddev²), seeded by n.
+template <class T>
+std::vector<T> three_rows(std::int64_t n, std::uint64_t seed, double stddev) {
+  return pare_test::random_normal<T>(static_cast<std::size_t>(3 * n), seed + static_cast<std::uint64_t>(n), 0, stddev);
 }
 
 // The row lengths: shorter than, equal to, and longer than a float/double packet of SSE,
@@ -77,7 +84,7 @@ TEMPLATE_TEST_CASE("softmax gives exactly 0 for −inf at any position, row leng
   using T = TestType;
   const T inf = std::numeric_limits<T>::infinity();
   for (std::int64_t n : lengths) {
-    const auto base = pare_test::random_normal<T>(static_cast<std::size_t>(3 * n), 7 + static_cast<std::uint64_t>(n), 0, 2);
+    const auto base = three_rows<T>(n, 7, 2);
     for (const auto& mask : masks(n)) {
       for (double temperature : {1.0, 0.5, 3.0}) {
         INFO("n " << n << " mask starts at " << mask.front() << " (" << mask.size() << " classes) T " << temperature);
@@ -134,16 +141,14 @@ TEMPLATE_TEST_CASE("cross_entropy and kd_loss with masked classes match torch, w
                    "[distill][kd_loss][cross_entropy][inf]", float, double) {
   using T = TestType;
   inf_data<T> d;
-  const auto& ref = d.ref;
-  const auto B = d.B, C = d.C;
+  auto& [ref, B, C, s, y] = d;
   auto t = as<T>(ref["masked/t"]), w = as<T>(ref["masked/w"]);
-  const auto y = as_labels(ref["masked/y"]);
-  const auto sv = view2<const T>(d.s, B, C);
+  const auto sv = view2<const T>(s, B, C);
   for (double eps : {0.0, 0.1}) {
     for (bool weighted : {false, true}) {
       const std::string key = "masked/ce/eps" + py(eps) + (weighted ? "/weighted" : "/mean");
       INFO(key);
-      std::vector<T> g(d.s.size(), T(7));
+      std::vector<T> g(s.size(), T(7));
       const pare::distill::cross_entropy ce{.label_smoothing = eps};
       const double v = weighted ? ce(sv, y, w, view2<T>(g, B, C)) : ce(sv, y, view2<T>(g, B, C));
       const double want = ref.scalar(key + "/value");
@@ -162,14 +167,14 @@ TEMPLATE_TEST_CASE("cross_entropy and kd_loss with masked classes match torch, w
           const std::string key = std::string(offline ? "masked/offline/" : "masked/kd/") + "T" + py(temperature) +
                                   "/a" + py(alpha) + (weighted ? "/weighted" : "/mean");
           INFO(key);
-          std::vector<T> g(d.s.size(), T(7));
+          std::vector<T> g(s.size(), T(7));
           const kd_loss kd{.temperature = temperature, .alpha = alpha};
-          const double v = run_kd(kd, offline, weighted, d.s, offline ? p : t, y, w, g, B, C);
+          const double v = run_kd(kd, offline, weighted, s, offline ? p : t, y, w, g, B, C);
           REQUIRE(std::isfinite(v));
           require_match(v, ref.scalar(key + "/value"), tol<T>, key + "/value");
           require_match(g, ref[key + "/grad"], tol<T>, key + "/grad");
           for (std::size_t i = 0; i < g.size(); ++i)
-            if (std::isinf(d.s[i]) && std::isinf(t[i])) REQUIRE(g[i] == T(0));
+            if (std::isinf(s[i]) && std::isinf(t[i])) REQUIRE(g[i] == T(0));
         }
       }
     }
@@ -180,15 +185,13 @@ TEMPLATE_TEST_CASE("a student −inf against a finite teacher, or at the label, 
                    "[distill][kd_loss][cross_entropy][inf]", float, double) {
   using T = TestType;
   inf_data<T> d;
-  const auto& ref = d.ref;
-  const auto B = d.B, C = d.C;
-  auto t = as<T>(ref["student/t"]), w = std::vector<T>{};
-  const auto y = as_labels(ref["masked/y"]);
+  auto& [ref, B, C, s, y] = d;
+  std::vector<T> t = as<T>(ref["student/t"]), w;
   for (double temperature : {1.0, 4.0}) {
     const std::string key = "student/kd/T" + py(temperature);
     INFO(key);
-    std::vector<T> g(d.s.size());
-    const double v = run_kd(kd_loss{.temperature = temperature, .alpha = 0.5}, false, false, d.s, t, y, w, g, B, C);
+    std::vector<T> g(s.size());
+    const double v = run_kd(kd_loss{.temperature = temperature, .alpha = 0.5}, false, false, s, t, y, w, g, B, C);
     require_match(v, ref.scalar(key + "/value"), tol<T>, key + "/value");
     require_match(g, ref[key + "/grad"], tol<T>, key + "/grad");
   }
@@ -196,8 +199,8 @@ TEMPLATE_TEST_CASE("a student −inf against a finite teacher, or at the label, 
   for (double eps : {0.0, 0.1}) {
     const std::string key = "label/ce/eps" + py(eps);
     INFO(key);
-    std::vector<T> g(d.s.size());
-    const double v = pare::distill::cross_entropy{.label_smoothing = eps}(view2<const T>(d.s, B, C), yl, view2<T>(g, B, C));
+    std::vector<T> g(s.size());
+    const double v = pare::distill::cross_entropy{.label_smoothing = eps}(view2<const T>(s, B, C), yl, view2<T>(g, B, C));
     require_match(v, ref.scalar(key + "/value"), tol<T>, key + "/value");
     require_match(g, ref[key + "/grad"], tol<T>, key + "/grad");
   }
@@ -208,8 +211,7 @@ TEMPLATE_TEST_CASE("a class masked in student and teacher is as if absent, at an
   using T = TestType;
   const T inf = std::numeric_limits<T>::infinity();
   for (std::int64_t n : lengths) {
-    const auto s0 = pare_test::random_normal<T>(static_cast<std::size_t>(3 * n), 100 + static_cast<std::uint64_t>(n), 0, 2);
-    const auto t0 = pare_test::random_normal<T>(static_cast<std::size_t>(3 * n), 200 + static_cast<std::uint64_t>(n), 0, 3);
+    const auto s0 = three_rows<T>(n, 100, 2), t0 = three_rows<T>(n, 200, 3);
     for (const auto& mask : masks(n)) {
       // the kept classes, and the labels on kept classes
       std::vector<std::int64_t> kept;
@@ -269,7 +271,7 @@ TEST_CASE("gradients with masked classes agree with central finite differences",
   inf_data<double> d;
   const auto B = d.B, C = d.C;
   const auto t = d.ref["masked/t"], p = d.ref["masked/p/T4.0"], w = d.ref["masked/w"];
-  const auto y = as_labels(d.ref["masked/y"]);
+  const auto& y = d.y;
   std::vector<double> scratch(d.s.size());
   const auto vs = [&](const std::vector<double>& x) { return pare::tensor_view<const double>(x.data(), {B, C}); };
   const auto gv = [&](std::vector<double>& g) { return view2<double>(g, B, C); };
