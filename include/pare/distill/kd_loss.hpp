@@ -37,9 +37,12 @@ namespace pare::distill {
 /// whose weight is 0 is not computed. Stable for ±1e4 and all-equal logits and T in
 /// [0.5, 20] and beyond; a NaN in a row (student, teacher or probabilities) makes the value
 /// and that row's gradient NaN. −inf logits (masked classes) give exactly 0 probability and
-/// gradient on every build: a class −inf (or probability 0) for the teacher adds nothing to
-/// the KL — also when it is −inf for the student too, where torch's kl_div gives NaN — and a
-/// student −inf where the teacher's probability is positive makes the value +inf (as torch).
+/// gradient on every build, and the value is torch's kl_div term by term: a class with teacher
+/// probability 0 (logit −inf, a −1e9 that underflows, soft target 0) adds 0 to the KL where
+/// the student logit is finite and makes it NaN where the student is −inf too (0·(−inf), as
+/// torch; the gradient stays that of the row without the class, exactly 0 there, as torch's
+/// backward); a student −inf where the teacher's probability is positive makes the value +inf
+/// (as torch). With alpha = 0 the KL is not computed, so such a row gives the cross-entropy.
 ///
 /// Throws `pare::error`, leaving `grad` untouched, for: temperature not finite and > 0, alpha
 /// outside [0, 1], logits not rank 2 or empty, teacher or grad of another shape, grad

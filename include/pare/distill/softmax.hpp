@@ -30,7 +30,8 @@ template <class T>
 /// softmax(x / T) (or its log) of every row: subtracting the row maximum first keeps every
 /// exponent ≤ 0, so ±1e4 logits and all-equal rows stay finite (the maximum contributes
 /// exp(0) = 1 to the sum, so the log of the sum is ≥ 0 and never −inf). A −inf logit gets
-/// exactly 0 (its log exactly −inf) on every instruction set (`assign_exp`).
+/// exactly 0 (its log exactly −inf) on every instruction set (`assign_exp`), and so does a logit
+/// whose exponential underflows (a mask of −1e9), as torch.
 template <class T>
 void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t cols, double temperature,
                   bool log) {

@@ -5,18 +5,23 @@ Writes tests/reference/distill/minus_inf.txt. Rows of 37 classes (so that a -inf
 full SIMD packets and in a scalar tail for float and double) with -inf first, in the middle, as
 a run across a 16-element boundary, last, and everywhere but one class.
 
-Definitions as in generate.py, with one difference: KL(p || q) takes 0 * log(0 / q) = 0 for
-every q, also q = 0. torch's kl_div computes xlogy(p, p) - p * log q, which is NaN for a class
-that is -inf for both teacher and student (0 * -inf); pare gives the limit, 0, as if the class
-were absent. So the KL below is sum(where(p > 0, p * (log p - log q), 0)) — identical to
-kl_div wherever kl_div is not NaN (checked below), including +inf where p > 0 and q = 0.
+Definitions as in generate.py: the KL is kl_div's own value, xlogy(p, p) - p * log q summed over
+classes, so a class that is -inf for the student where the teacher's probability is exactly 0
+(teacher -inf, a soft mask like -1e9 that underflows, or an offline soft target 0) gives
+0 * -inf = NaN, and pare's value follows. torch's backward is finite there: exactly 0 at such a
+class and the other classes' gradient as if the class were absent.
 
 Cases:
-  masked  student and teacher -inf at the same classes (plus classes -inf for the teacher
-          only); labels on finite classes: every value finite, except that label smoothing
-          averages the -inf logits (+inf, as torch) and a weight-0 row then gives 0 * inf = NaN.
-  student student -inf where the teacher is finite: KL = +inf, gradients finite.
-  label   the label's own logit -inf: cross-entropy = +inf, gradients finite.
+  masked   student and teacher -inf at the same classes (plus classes -inf for the teacher
+           only); labels on finite classes: with alpha > 0 the value is NaN (kl_div's 0 * -inf),
+           the gradient finite; the cross-entropy alone (alpha = 0; the composed reference, like
+           pare, skips a term whose weight is 0) is finite, except that label smoothing averages
+           the -inf logits (+inf, as torch) and a weight-0 row then gives 0 * inf = NaN.
+  softmask the student -inf where the teacher has -1e9 (p underflows to exactly 0): NaN too.
+  teacher  the teacher -inf (and -1e9) alone, the student finite: finite value and gradient
+           (also checked against finite differences in the tests).
+  student  student -inf where the teacher is finite: KL = +inf, gradients finite.
+  label    the label's own logit -inf: cross-entropy = +inf, gradients finite.
 """
 import os
 import sys
@@ -44,27 +49,29 @@ def autograd(fn, *inputs):
     return v.item(), [x.grad for x in leaves]
 
 
-def kl_rows(logq, p):
-    """sum_j p_j (log p_j - log q_j) per row, with 0 * log(0 / q) = 0 for every q."""
-    terms = torch.where(p > 0, p * (torch.log(p) - logq), torch.zeros(()))
-    return terms.sum(1)
-
-
 def kd_value(s, teacher, y, T, alpha, weights, offline=False):
+    """pare's kd_loss in torch, as generate.py: per-row kl_div and CE, (weighted) mean."""
     p = teacher if offline else torch.softmax(teacher / T, 1)
     logq = torch.log_softmax(s / T, 1)
     wn = weights / weights.sum()
     total = 0
     if alpha > 0:
-        kl = kl_rows(logq, p)
-        # pare's KL is kl_div's wherever kl_div is not NaN
-        torch_kl = F.kl_div(logq.detach(), p, reduction="none").sum(1)
-        ok = ~torch.isnan(torch_kl)
-        assert torch.allclose(kl.detach()[ok], torch_kl[ok], rtol=1e-12, atol=0)
+        kl = F.kl_div(logq, p, reduction="none").sum(1)
         total = total + alpha * T * T * (wn * kl).sum()
     if alpha < 1:
         total = total + (1 - alpha) * (wn * F.cross_entropy(s, y, reduction="none")).sum()
     return total
+
+
+def put_kd(w, prefix, s, t, y, T, alpha, ww):
+    """value and gradient of kd_loss (teacher logits) and kd_loss.offline (softmax(t/T))."""
+    v, (g,) = autograd(lambda x: kd_value(x, t, y, T, alpha, ww), s)
+    w.put(prefix.format("kd") + "/value", v)
+    w.put(prefix.format("kd") + "/grad", g)
+    p = torch.softmax(t / T, 1)
+    v, (g,) = autograd(lambda x: kd_value(x, p, y, T, alpha, ww, offline=True), s)
+    w.put(prefix.format("offline") + "/value", v)
+    w.put(prefix.format("offline") + "/grad", g)
 
 
 def student_logits():
@@ -112,19 +119,21 @@ def main():
                 v, (g,) = autograd(ce, s)
                 w.put(key + "/value", v)
                 w.put(key + "/grad", g)
-        p_t = {T: torch.softmax(t / T, 1) for T in (1.0, 4.0)}
         for T in (1.0, 4.0):
-            w.put(f"masked/p/T{T}", p_t[T])
+            w.put(f"masked/p/T{T}", torch.softmax(t / T, 1))
             for alpha in (0.0, 0.5, 1.0):
                 for weighted in (False, True):
                     ww = wts if weighted else torch.ones(B)
                     sfx = f"T{T}/a{alpha}" + ("/weighted" if weighted else "/mean")
-                    v, (g,) = autograd(lambda x: kd_value(x, t, y, T, alpha, ww), s)
-                    w.put("masked/kd/" + sfx + "/value", v)
-                    w.put("masked/kd/" + sfx + "/grad", g)
-                    v, (g,) = autograd(lambda x: kd_value(x, p_t[T], y, T, alpha, ww, offline=True), s)
-                    w.put("masked/offline/" + sfx + "/value", v)
-                    w.put("masked/offline/" + sfx + "/grad", g)
+                    put_kd(w, "masked/{}/" + sfx, s, t, y, T, alpha, ww)
+
+        # --- a soft mask: the teacher -1e9 where the student is -inf, p = 0 exactly: NaN as well
+        tm = t.clone()
+        tm[torch.isinf(s)] = -1e9
+        w.put("softmask/t", tm)
+        for T in (1.0, 4.0):
+            assert torch.all(torch.softmax(tm / T, 1)[torch.isinf(s)] == 0)
+            put_kd(w, "softmask/{}/" + f"T{T}", s, tm, y, T, 0.5, torch.ones(B))
 
         # --- student -inf where the teacher is finite: KL = +inf, the gradient finite
         t2 = randn(B, C, scale=3.0)
@@ -141,6 +150,23 @@ def main():
             v, (g,) = autograd(lambda x: F.cross_entropy(x, yl, label_smoothing=eps), s)
             w.put(f"label/ce/eps{eps}/value", v)
             w.put(f"label/ce/eps{eps}/grad", g)
+
+        # --- the teacher masked alone (-inf, and -1e9), the student finite: a finite value
+        sf = randn(B, C, scale=2.0)
+        tt = randn(B, C, scale=3.0)
+        tt[0, 0] = -INF
+        tt[1, 14:20] = -INF
+        tt[2, C - 1] = -1e9
+        tt[3, [0, 8, 18, 27, C - 1]] = -INF
+        tt[3, 9] = -1e9
+        tt[4, :] = -INF
+        tt[4, 9] = 1.5
+        w.put("teacher/s", sf)
+        w.put("teacher/t", tt)
+        for T in (1.0, 4.0):
+            w.put(f"teacher/p/T{T}", torch.softmax(tt / T, 1))
+            for alpha in (0.5, 1.0):
+                put_kd(w, "teacher/{}/" + f"T{T}/a{alpha}", sf, tt, y, T, alpha, torch.ones(B))
 
 
 if __name__ == "__main__":
