@@ -36,14 +36,39 @@ inline bool close(double a, double b, double rel) {
   return std::abs(a - b) <= rel * std::max(1.0, std::abs(b));
 }
 
-template <class T>
-void require_close(const std::vector<T>& got, const std::vector<double>& want, double rel,
-                   const std::string& what) {
+/// Every got[i] agrees with want[i] by agree(got, want); a failure names the index.
+template <class T, class Agree>
+void require_each(const std::vector<T>& got, const std::vector<double>& want, const std::string& what,
+                  Agree agree) {
   REQUIRE(got.size() == want.size());
   for (std::size_t i = 0; i < got.size(); ++i) {
     INFO(what << "[" << i << "] = " << static_cast<double>(got[i]) << ", expected " << want[i]);
-    REQUIRE(close(static_cast<double>(got[i]), want[i], rel));
+    REQUIRE(agree(static_cast<double>(got[i]), want[i]));
   }
+}
+
+template <class T>
+void require_close(const std::vector<T>& got, const std::vector<double>& want, double rel,
+                   const std::string& what) {
+  require_each(got, want, what, [rel](double a, double b) { return close(a, b, rel); });
+}
+
+/// Like close, but exact where the reference is exact: a reference of exactly 0 or ±inf must be
+/// matched in value (a masked class's probability and gradient are 0, not 1e-309), NaN by NaN;
+/// everything else within rel.
+inline bool matches(double a, double b, double rel) {
+  return b == 0 || std::isinf(b) ? a == b : close(a, b, rel);
+}
+
+template <class T>
+void require_match(const std::vector<T>& got, const std::vector<double>& want, double rel,
+                   const std::string& what) {
+  require_each(got, want, what, [rel](double a, double b) { return matches(a, b, rel); });
+}
+
+inline void require_match(double got, double want, double rel, const std::string& what) {
+  INFO(what << " = " << got << ", expected " << want);
+  REQUIRE(matches(got, want, rel));
 }
 
 inline void require_close(double got, double want, double rel, const std::string& what) {

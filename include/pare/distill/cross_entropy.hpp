@@ -26,6 +26,8 @@ namespace pare::distill {
 ///     double v = pare::distill::cross_entropy{}(logits, labels, pare::tensor_view<float>(g, {batch, classes}));
 ///
 /// Stable for ±1e4 and all-equal logits. A NaN logit makes the value and its row's gradient NaN.
+/// A −inf logit is a class with probability exactly 0 and gradient exactly 0 (−coef·ε/C with
+/// label smoothing), on every build; at the label, or with ε > 0, the value is +inf (as torch).
 /// Throws `pare::error` (leaving `grad` untouched) for: logits not rank 2 or empty, `grad` of
 /// another shape or overlapping the inputs, a label count other than the batch, a label outside
 /// [0, classes), a label_smoothing outside [0, 1], sample weights that are negative, not finite,

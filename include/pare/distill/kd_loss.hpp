@@ -36,7 +36,13 @@ namespace pare::distill {
 /// (Σp·q − p)·alpha·T/B of the formula above). With alpha = 1 the labels may be empty; a term
 /// whose weight is 0 is not computed. Stable for ±1e4 and all-equal logits and T in
 /// [0.5, 20] and beyond; a NaN in a row (student, teacher or probabilities) makes the value
-/// and that row's gradient NaN.
+/// and that row's gradient NaN. −inf logits (masked classes) give exactly 0 probability and
+/// gradient on every build, and the value is torch's kl_div term by term: a class with teacher
+/// probability 0 (logit −inf, a −1e9 that underflows, soft target 0) adds 0 to the KL where
+/// the student logit is finite and makes it NaN where the student is −inf too (0·(−inf), as
+/// torch; the gradient stays that of the row without the class, exactly 0 there, as torch's
+/// backward); a student −inf where the teacher's probability is positive makes the value +inf
+/// (as torch). With alpha = 0 the KL is not computed, so such a row gives the cross-entropy.
 ///
 /// Throws `pare::error`, leaving `grad` untouched, for: temperature not finite and > 0, alpha
 /// outside [0, 1], logits not rank 2 or empty, teacher or grad of another shape, grad

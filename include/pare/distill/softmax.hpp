@@ -10,6 +10,7 @@
 
 #include "pare/core/tensor_view.hpp"
 #include "pare/distill/detail/checks.hpp"
+#include "pare/distill/detail/exp.hpp"
 
 namespace pare::distill {
 namespace detail {
@@ -28,7 +29,9 @@ template <class T>
 
 /// softmax(x / T) (or its log) of every row: subtracting the row maximum first keeps every
 /// exponent ≤ 0, so ±1e4 logits and all-equal rows stay finite (the maximum contributes
-/// exp(0) = 1 to the sum, so the log of the sum is ≥ 0 and never −inf).
+/// exp(0) = 1 to the sum, so the log of the sum is ≥ 0 and never −inf). A −inf logit gets
+/// exactly 0 (its log exactly −inf) on every instruction set (`assign_exp`), and so does a logit
+/// whose exponential underflows (a mask of −1e9), as torch.
 template <class T>
 void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t cols, double temperature,
                   bool log) {
@@ -39,9 +42,12 @@ void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t cols, double
     const T m = row_max(xr);
     if (log) {
       yr = (xr - m) * inv_t;  // x may alias y: each element is read before it is written
+      // Eigen's exp may give ≈ 5.6e-309 rather than 0 for a −inf here (see detail/exp.hpp);
+      // that cannot change a sum ≥ 1 (the maximum adds exp(0) = 1), and a −inf input stays
+      // exactly −inf after the subtraction, so the plain exp is exact enough and cheaper.
       yr -= std::log(yr.exp().sum());
     } else {
-      yr = ((xr - m) * inv_t).exp();
+      assign_exp(yr, (xr - m) * inv_t);
       yr *= T(1) / yr.sum();
     }
   }
@@ -65,7 +71,8 @@ void softmax_checked(std::string_view component, tensor_view<const T> logits, te
 ///
 ///     pare::distill::softmax(teacher_logits, soft_targets, 4.0);   // Hinton et al. 2015
 ///
-/// A NaN in a row makes that row NaN; +inf gives NaN (inf − inf), −inf gives probability 0.
+/// A NaN in a row makes that row NaN; +inf gives NaN (inf − inf); −inf gives probability exactly
+/// 0 on every instruction set (log_softmax: exactly −inf); a row of only −inf is NaN (as torch).
 /// Throws `pare::error` for a view that is not rank 2 or is empty, a shape mismatch, a partial
 /// overlap of `out` and `logits`, or a temperature that is not finite and > 0.
 inline void softmax(tensor_view<const float> logits, tensor_view<float> out,

@@ -7,9 +7,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include <Eigen/Core>
 
+#include "pare/distill/detail/exp.hpp"
 #include "pare/distill/detail/scratch.hpp"
 #include "pare/distill/softmax.hpp"
 
@@ -33,6 +35,31 @@ struct logit_rows_args {
   double alpha = 0;       // weight of the soft-target term
   double smoothing = 0;   // label smoothing of the cross-entropy term
 };
+
+/// Σ_j w_j·d_j over a row whose vectorized KL sum was not finite, with torch's kl_div terms
+/// xlogy(p_j, p_j) − p_j·log q_j: a class with weight w_j = 0 (the teacher's p_j, or the
+/// exponential of its logit) adds 0 where the vectorized sum has 0·(±inf) = NaN; a class whose
+/// student logit s_j is −inf adds +inf where the teacher's probability is positive and makes the
+/// sum NaN where it is exactly 0 (`p_zero(j)`: 0·(−inf), as torch 1.13 — a class masked in both
+/// student and teacher makes the KL NaN; only the gradient treats it as absent).
+template <class T, class D, class P>
+[[nodiscard]] double sum_kl_terms(const T* w, const D& d, const T* s, std::int64_t n, P p_zero) {
+  double acc = 0;
+  for (std::int64_t j = 0; j < n; ++j) {
+    if (s[j] == -std::numeric_limits<T>::infinity() && p_zero(j)) return std::numeric_limits<double>::quiet_NaN();
+    if (w[j] != T(0)) acc += static_cast<double>(w[j] * d[j]);
+  }
+  return acc;
+}
+
+/// y_j = 0 where the exponent x_j is below `exp_underflow<T>` (−inf, or a mask like −1e9), as
+/// std::exp and torch: Eigen's packet exp may leave a tiny positive number there (≈ 5.6e-309
+/// for double; see detail/exp.hpp), which must not become a probability or a gradient.
+template <class T, class X>
+void zero_where_underflow(row_out<T>& y, const X& x) {
+  for (std::int64_t j = 0; j < y.size(); ++j)
+    if (x[j] < exp_underflow<T>) y[j] = T(0);
+}
 
 template <class T>
 [[nodiscard]] double logit_rows(const logit_rows_args<T>& a) {
@@ -60,12 +87,15 @@ template <class T>
     double s1 = 0;  // Σ exp(s − max s)
     if (!kd) {
       // Cross-entropy alone: g keeps exp(s − max s) for the gradient.
-      g = (s - ms).exp();
+      assign_exp(g, s - ms);
       s1 = static_cast<double>(g.sum());
     }
     double sq = 0;  // Σ exp((s − max s) / T)
     row_out<T> eq(work, kd ? C : 0), e1(kd && !same ? work + C : work, kd ? C : 0);
     if (kd) {
+      // The plain exponential: a row with a −inf logit has a KL sum that is not finite
+      // (0·(−inf) or +inf, below), and only such rows are fixed up, so finite rows pay nothing.
+      // (What Eigen gives for −inf, ≈ 5.6e-309, cannot change these sums, which are ≥ 1.)
       eq = ((s - ms) * inv_t).exp();
       sq = static_cast<double>(eq.sum());
       if (ce && !same) {
@@ -97,7 +127,17 @@ template <class T>
         g = ((t - mt) * inv_t).exp();
         const double st = static_cast<double>(g.sum());
         // Σ p (log p − log q) = Σ e_t·(a − b)/st − log st + log sq, a = (t − mt)/T, b = (s − ms)/T
-        const double num = static_cast<double>((g * (((t - s) - (mt - ms)) * inv_t)).sum());
+        const auto d = ((t - s) - (mt - ms)) * inv_t;  // a − b (lazy: over the live maps t, s)
+        double num = static_cast<double>((g * d).sum());
+        if (!std::isfinite(num)) {  // a −inf in s or t (or a NaN, +inf: then NaN anyway)
+          zero_where_underflow(eq, (s - ms) * inv_t);
+          zero_where_underflow(e1, s - ms);
+          zero_where_underflow(g, (t - mt) * inv_t);
+          // torch's p_j = exp((t_j − max t)/T) / Σ: exactly 0 for a teacher −inf, and where the
+          // exponential or the division underflows (a mask of −1e9, say)
+          const T st_t = static_cast<T>(st);
+          num = sum_kl_terms(g.data(), d, s.data(), C, [&](std::int64_t j) { return g[j] / st_t == T(0); });
+        }
         row += a.alpha * t2 * (num / st - std::log(st) + std::log(sq));
         cq = (ck + (ce && same ? cc : 0)) / sq;
         const T cp = static_cast<T>(ck / st);
@@ -114,7 +154,13 @@ template <class T>
         const T* pp = p.data();
         for (std::int64_t j = 0; j < C; ++j) gp[j] = pp[j] == T(0) ? T(0) : gp[j];
         const double plogp = static_cast<double>(g.sum());
-        const double pb = static_cast<double>((p * ((s - ms) * inv_t)).sum());
+        const auto lq = (s - ms) * inv_t;  // log q + log sq (lazy: over the live map s)
+        double pb = static_cast<double>((p * lq).sum());
+        if (!std::isfinite(pb)) {  // a −inf in s (or a NaN, +inf, negative p: NaN anyway)
+          zero_where_underflow(eq, (s - ms) * inv_t);
+          zero_where_underflow(e1, s - ms);
+          pb = sum_kl_terms(p.data(), lq, s.data(), C, [&](std::int64_t j) { return p[j] == T(0); });
+        }
         row += a.alpha * t2 * (plogp - pb + sp * std::log(sq));
         // d/ds Σ p (log p − log q) = (Σp · q − p) / T: exact also when p does not sum to 1.
         cq = (ck * sp + (ce && same ? cc : 0)) / sq;
