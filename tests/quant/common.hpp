@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <pare/quant/detail/interleave.hpp>
+
 #include "support/reference.hpp"
 
 namespace quant_test {
@@ -27,5 +29,21 @@ struct dims {
 inline std::vector<std::int64_t> shape_of(const std::vector<double>& v) {
   return std::vector<std::int64_t>(v.begin(), v.end());
 }
+
+/// For its scope, pare takes the paths of long tensors (four interleaved parts, the per-group
+/// kernel's four lanes) from n elements on instead of 4M, so that tests can check them element by
+/// element on small tensors.
+class long_paths_from {
+ public:
+  explicit long_paths_from(std::int64_t n) : saved_(pare::quant::detail::interleave_min) {
+    pare::quant::detail::interleave_min = n;
+  }
+  ~long_paths_from() { pare::quant::detail::interleave_min = saved_; }
+  long_paths_from(const long_paths_from&) = delete;
+  long_paths_from& operator=(const long_paths_from&) = delete;
+
+ private:
+  std::int64_t saved_;
+};
 
 }  // namespace quant_test

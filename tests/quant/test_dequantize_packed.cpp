@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "common.hpp"
 #include "support/catch.hpp"
 #include "support/numeric.hpp"
 
@@ -63,9 +64,11 @@ TEST_CASE("packed dequantize gives (q - z)*s for every element, layout and lengt
 }
 
 TEMPLATE_TEST_CASE("long tensors are dequantized exactly in every layout, int8 and packed, as interleaved parts", "", float, double) {
-  // From 32768 elements on, contiguous slices are visited as four parts side by side, 64
-  // elements at a time: four or more slices are grouped into parts of whole slices (those left
-  // over come last); fewer slices are each cut into four parts and a tail.
+  // Long tensors (here: from 32768 elements on) have their contiguous slices visited as four
+  // parts side by side, 64 elements at a time: four or more slices are grouped into parts of
+  // whole slices (those left over come last); fewer slices are each cut into four parts and a
+  // tail. Below the threshold each slice is one run.
+  const quant_test::long_paths_from paths(32768);
   struct shape2 {
     std::int64_t rows, cols;
   };

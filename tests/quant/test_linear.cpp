@@ -324,7 +324,11 @@ TEMPLATE_TEST_CASE("values within a few ulps of a .5 tie get the code of round_h
 TEST_CASE("large tensors: codes, scales and zero points follow the formula in every layout the fast kernels take") {
   // Sizes past the kernels' stream split (8192 values), groups of every length the batched
   // kernel specializes (32, 64, 128) or not (16, 48, 96, 256, 320), ragged batch counts, rows
-  // whose length is not a multiple of 64, and values placed exactly on .5 ties of their scale.
+  // whose length is not a multiple of 64, and values placed exactly on .5 ties of their scale;
+  // once as pare runs such tensors, once through the paths of long tensors (four lanes).
+  for (const std::int64_t long_from : {std::int64_t{1} << 22, std::int64_t{1} << 15}) {
+  const quant_test::long_paths_from paths(long_from);
+  INFO("long paths from " << long_from);
   const std::uint64_t seed = 99173;
   INFO("seed " << seed);
   using quant_test::dims;
@@ -361,6 +365,7 @@ TEST_CASE("large tensors: codes, scales and zero points follow the formula in ev
           REQUIRE(std::ranges::equal(again.bytes(), q.bytes()));
         }
       }
+  }
   }
 }
 
@@ -443,9 +448,10 @@ TEST_CASE("per-group kernels: a NaN or an infinity anywhere in a batch of 16 gro
 }
 
 TEST_CASE("per-group kernels on long tensors: a NaN or an infinity in any lane, or after the lanes, throws") {
-  // From 32768 values on, the batched kernel reads four parts of the tensor side by side (lanes
-  // of `per` batches of 16 groups each); the batches left over go through one lane, and the
-  // groups left over through the row kernel. A bad value at the edges of each of those throws.
+  // Long tensors (here: from 32768 values on) the batched kernel reads as four parts side by
+  // side (lanes of `per` batches of 16 groups each); the batches left over go through one lane,
+  // and the groups left over through the row kernel. A bad value at the edges of each throws.
+  const quant_test::long_paths_from paths(32768);
   const std::vector<std::int64_t> shape = {50, 960};
   const auto x = pare_test::random_normal<float>(50 * 960, 31);
   const auto v = pare::tensor_view<const float>(x.data(), std::span<const std::int64_t>(shape));
@@ -480,9 +486,9 @@ TEST_CASE("per-group kernels on long tensors: a NaN or an infinity in any lane, 
 }
 
 TEST_CASE("per-group kernels: groups whose scales are far from 1 (the division path) get exact codes") {
-  // Groups of tiny (s < 2^-90) and huge (s > 2^100) values share batches with ordinary ones;
-  // 96 × 512 values are enough for the kernel's four lanes, so such batches meet ordinary ones
-  // in the other lanes too.
+  // Groups of tiny (s < 2^-90) and huge (s > 2^100) values share batches with ordinary ones,
+  // also in the four lanes of long tensors (here from 32768 values on), with ordinary ones in the
+  // other lanes.
   auto x = pare_test::random_normal<float>(96 * 512, 23);
   for (std::size_t i = 0; i < x.size(); ++i) {
     const std::size_t group = i / 64;
@@ -492,11 +498,13 @@ TEST_CASE("per-group kernels: groups whose scales are far from 1 (the division p
   }
   const std::vector<std::int64_t> shape = {96, 512};
   const auto v = pare::tensor_view<const float>(x.data(), std::span<const std::int64_t>(shape));
-  for (auto sch : {scheme::symmetric, scheme::affine})
-    for (int bits : {8, 4, 2})
-      for (std::int64_t g : {32, 64, 128}) {
+  for (const std::int64_t long_from : {std::int64_t{1} << 22, std::int64_t{1} << 15})
+    for (auto sch : {scheme::symmetric, scheme::affine})
+      for (int bits : {8, 4, 2})
+        for (std::int64_t g : {32, 64, 128}) {
+        const quant_test::long_paths_from paths(long_from);
         const quantize_options o{.bits = bits, .scheme = sch, .group_size = g};
-        INFO("group " << g << " affine " << (sch == scheme::affine) << " bits " << bits);
+        INFO("group " << g << " affine " << (sch == scheme::affine) << " bits " << bits << " long paths from " << long_from);
         const auto q = quantize(v, o);
         const auto qp = choose_qparams(v, o);
         for (std::size_t k = 0; k < qp.scales.size(); ++k) {

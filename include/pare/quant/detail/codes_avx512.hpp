@@ -31,6 +31,7 @@
 #include <cstring>
 #include <limits>
 
+#include "pare/quant/detail/interleave.hpp"
 #include "pare/quant/qparams.hpp"
 
 namespace pare::quant::detail::avx512 {
@@ -468,8 +469,8 @@ class group_kernel {
 
   /// L batches that `code` writes side by side, equally spaced (so that the loop needs few
   /// registers for its addresses): lane k's floats at x + k·stride, its codes at
-  /// out + k·out_stride, prepared in slot 2k + odd; with Next, the ranges of the batch after it
-  /// (its floats 16·g further on) are read into an[2k].
+  /// out + k·out_stride, prepared in slot 2k + odd; with Next, the ranges of the batch D after
+  /// it (its floats D·16·g further on) are read into an[2k].
   struct lanes {
     const float* x;
     std::int64_t stride;
@@ -519,16 +520,16 @@ class group_kernel {
   /// memory is then read as L streams side by side (see `streams`) and the reads are spread
   /// evenly over the code work. A NaN or an infinity shows in `bad` (see finite()). Returns
   /// false when a batch took the division path and held such a value.
-  template <bool Next, int L>
+  template <bool Next, int L, int D>
   [[nodiscard]] bool code(const lanes& l, __m512i& bad) const noexcept {
     const int v = G > 0 ? G / 16 : v_;
-    const std::int64_t ahead = 16 * 16 * v;  // floats from a batch to the next
+    const std::int64_t ahead = D * 16 * 16 * v;  // floats from a batch to the one D later
     if constexpr (L > 1) {
       bool divide = false;
       for (int k = 0; k < L; ++k) divide = divide || p_[2 * k + l.odd].divide;
       if (divide) {  // rare (scales far from 1, or NaN): lane by lane
         for (int k = 0; k < L; ++k)
-          if (!code<Next, 1>({l.x + k * l.stride, 0, l.out + k * l.out_stride, 0, l.odd + 2 * k, l.an + 2 * k}, bad)) return false;
+          if (!code<Next, 1, D>({l.x + k * l.stride, 0, l.out + k * l.out_stride, 0, l.odd + 2 * k, l.an + 2 * k}, bad)) return false;
         return true;
       }
     } else if (p_[l.odd].divide) {
@@ -545,7 +546,7 @@ class group_kernel {
       for (int k = 0; k < L; ++k) {
         const float* x = l.x + k * l.stride + 64 * c;
         if constexpr (Next) {
-          // a later batch into L2 (see group_prefetch), the next batch's chunk c into its ranges
+          // a later batch into L2 (see group_prefetch), chunk c of the batch D later into its ranges
           __m512 u[4];
           for (int i = 0; i < 4; ++i) {
             // an address past the end of x is harmless to prefetch, but forming it as a pointer
@@ -677,34 +678,47 @@ class group_kernel {
 };
 
 /// The pipeline of quantize_groups over L lanes side by side: lane k takes the `per` batches
-/// from batch k·per on. Batch b of every lane is prepared (its qparams from its ranges), then
-/// coded while the ranges of batch b + 1 are read in the same loop. (Reading b + 2 instead, to
-/// hide the qparams' latency chain of reductions and two divisions, measured no faster from
-/// memory and ~20 % slower in cache: the data coded is then further back, out of L1, with four
-/// lanes.) Two qparams slots per lane, so that one batch's prepare need not wait for the
-/// previous batch's codes. Returns false when a batch held an infinity or a NaN on the division
-/// path (the others show in `bad`).
-template <int L, class Kernel>
+/// from batch k·per on. D = 2 (one lane): batch b is coded while the ranges of batch b + 2 are
+/// read in the same loop and the qparams of batch b + 1 (computed just before) finish their
+/// latency chain (reductions, two divisions). D = 1 (four lanes): batch b of every lane is
+/// prepared, then coded while the ranges of batch b + 1 are read — with four lanes, reading two
+/// batches ahead puts the data being coded out of L1 (measured: the same from memory, ~20 %
+/// slower in cache). Two qparams slots per lane. Returns false when a batch held an infinity or
+/// a NaN on the division path (the others show in `bad`).
+template <int L, int D, class Kernel>
 inline bool group_pipeline(Kernel& kern, const float* x, std::int64_t g, std::int64_t per, std::int64_t slice_bytes,
                            float* scales, std::int8_t* zeros, std::uint8_t* out, __m512i& bad) noexcept {
+  static_assert(D == 1 || D == 2);
   const std::int64_t batch = 16 * g;
   typename Kernel::ranges a[L][2];
   const auto first = [&](int k) { return k * per; };
   for (int k = 0; k < L; ++k) kern.read_ranges(x + first(k) * batch, a[k][0]);
+  if constexpr (D == 2) {
+    for (int k = 0; k < L; ++k) kern.prepare(a[k][0], scales + 16 * first(k), zeros + 16 * first(k), 2 * k);
+    if (per > 1)
+      for (int k = 0; k < L; ++k) kern.read_ranges(x + (first(k) + 1) * batch, a[k][1]);
+  }
   for (std::int64_t b = 0; b < per; ++b) {
     const int odd = static_cast<int>(b & 1);
-    for (int k = 0; k < L; ++k) kern.prepare(a[k][odd], scales + 16 * (first(k) + b), zeros + 16 * (first(k) + b), 2 * k + odd);
-    const typename Kernel::lanes l{x + b * batch, per * batch, out + b * 16 * slice_bytes, per * 16 * slice_bytes, odd, &a[0][odd ^ 1]};
-    if (!(b + 1 < per ? kern.template code<true, L>(l, bad) : kern.template code<false, L>(l, bad))) return false;
+    if constexpr (D == 1) {
+      for (int k = 0; k < L; ++k) kern.prepare(a[k][odd], scales + 16 * (first(k) + b), zeros + 16 * (first(k) + b), 2 * k + odd);
+    } else if (b + 1 < per) {
+      for (int k = 0; k < L; ++k)
+        kern.prepare(a[k][odd ^ 1], scales + 16 * (first(k) + b + 1), zeros + 16 * (first(k) + b + 1), 2 * k + (odd ^ 1));
+    }
+    // the ranges read now go to the slot just prepared from (D = 1) or whose batch is coded (D = 2)
+    const typename Kernel::lanes l{x + b * batch, per * batch, out + b * 16 * slice_bytes, per * 16 * slice_bytes,
+                                   odd, D == 1 ? &a[0][odd ^ 1] : &a[0][odd]};
+    if (!(b + D < per ? kern.template code<true, L, D>(l, bad) : kern.template code<false, L, D>(l, bad))) return false;
   }
   return true;
 }
 
 /// quantize_rows for short slices (g a multiple of 16, at most 256, count ≥ 16): group_kernel on
-/// batches of 16 slices, in `streams` lanes side by side when there are enough of them (one
-/// core reads memory faster as several streams: 0.52–0.56 of the triad for one stream against
-/// 0.88–0.96 for four, measured with a loop of about this kernel's work per float), then the
-/// batches left in one lane; quantize_rows takes the slices left over. Returns false when x
+/// batches of 16 slices; tensors of interleave_min elements or more in `streams` lanes side by
+/// side (one core reads memory faster as several streams: 0.52–0.56 of the triad for one stream
+/// against 0.88–0.96 for four, measured with a loop of about this kernel's work per float), then
+/// the batches left in one lane; quantize_rows takes the slices left over. Returns false when x
 /// holds an infinity or a NaN (the outputs may then be partly written).
 template <bool Affine, bool Packed, int G>
 inline bool quantize_groups(const float* x, std::int64_t g, std::int64_t count, int bits, float* scales,
@@ -715,12 +729,12 @@ inline bool quantize_groups(const float* x, std::int64_t g, std::int64_t count, 
   const std::int64_t batches = count / 16;
   __m512i bad = _mm512_setzero_si512();
   std::int64_t done = 0;  // batches
-  if (batches * 16 * g >= streams * split_min) {
+  if (count * g >= interleave_min && batches >= streams) {
     const std::int64_t per = batches / streams;
-    if (!group_pipeline<streams>(kern, x, g, per, slice_bytes, scales, zeros, out, bad)) return false;
+    if (!group_pipeline<streams, 1>(kern, x, g, per, slice_bytes, scales, zeros, out, bad)) return false;
     done = streams * per;
   }
-  if (done < batches && !group_pipeline<1>(kern, x + done * 16 * g, g, batches - done, slice_bytes, scales + 16 * done,
+  if (done < batches && !group_pipeline<1, 2>(kern, x + done * 16 * g, g, batches - done, slice_bytes, scales + 16 * done,
                                            zeros + 16 * done, out + done * 16 * slice_bytes, bad))
     return false;
   if (!kern.finite(bad)) return false;
