@@ -197,6 +197,10 @@ inline void dequantize_span(const std::uint8_t* bytes, int bits, std::int64_t b,
   const T st = static_cast<T>(s);
   if (bits > 4) {
     const auto* c = reinterpret_cast<const std::int8_t*>(bytes) + b;
+    if (e - b == interleave_block) {  // the interleaved runs: a loop of known length, no remainder
+      for (std::int64_t i = 0; i < interleave_block; ++i) dst[i] = static_cast<T>(c[i] - z) * st;
+      return;
+    }
     for (std::int64_t i = 0; i < e - b; ++i) dst[i] = static_cast<T>(c[i] - z) * st;
     return;
   }
@@ -409,16 +413,8 @@ void dequantize(const quantized_tensor& q, tensor_view<T> out) {
     if (l.outer == 1) {  // contiguous slices: read and written as interleaved streams
       detail::for_each_block_interleaved(l.inner, l.channels, [&](std::int64_t k, std::int64_t b, std::int64_t e) {
         const auto kk = static_cast<std::size_t>(k);
-        const std::int64_t at = k * l.inner + b;
-        if (e - b == detail::interleave_block) {  // a whole block: a loop of known length, no remainder
-          const auto* c = reinterpret_cast<const std::int8_t*>(bytes) + at;
-          const T st = static_cast<T>(qp.scales[kk]);
-          const int z = qp.zero_points[kk];
-          T* __restrict d = o + at;
-          for (std::int64_t i = 0; i < detail::interleave_block; ++i) d[i] = static_cast<T>(c[i] - z) * st;
-        } else {
-          detail::dequantize_span(bytes, qp.bits, at, k * l.inner + e, qp.scales[kk], qp.zero_points[kk], o + at);
-        }
+        detail::dequantize_span(bytes, qp.bits, k * l.inner + b, k * l.inner + e, qp.scales[kk], qp.zero_points[kk],
+                                o + k * l.inner + b);
       });
       return;
     }

@@ -133,6 +133,17 @@ inline int log_k(double a, const double* theta, int M) noexcept {
   return k;
 }
 
+/// Codes of x[0, m) into q (int8: 0, or ±(k + 1) for k < M), by log_k in double.
+template <class V>
+inline void log_codes(const V* x, std::int64_t m, const double* theta, int M, std::int8_t* q) noexcept {
+  for (std::int64_t i = 0; i < m; ++i) {
+    const double v = static_cast<double>(x[i]);
+    const int k = log_k(std::abs(v), theta, M);
+    const int c = k >= M ? 0 : k + 1;
+    q[i] = static_cast<std::int8_t>(v < 0 ? -c : c);
+  }
+}
+
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 /// The log codes of float values with at most `vec_log_max` magnitudes (bits ≤ 5), 16 at a time:
 /// k = #{j : |x| < θ_j} + #{j odd, θ_j a float : |x| = θ_j}, the same count log_k makes by
@@ -242,12 +253,7 @@ void quantize_log(tensor_view<T> x, const log_options& opt, log_quantized_tensor
         }
       }
 #endif
-      for (std::int64_t i = 0; i < m && !coded; ++i) {
-        const double v = static_cast<double>(xp[p + i]);
-        const int kk = detail::log_k(std::abs(v), theta, M);
-        const int q = kk >= M ? 0 : kk + 1;
-        buf[i] = static_cast<std::int8_t>(v < 0 ? -q : q);
-      }
+      if (!coded) detail::log_codes(xp + p, m, theta, M, buf);
       if (opt.bits > 4)
         std::copy(buf, buf + m, reinterpret_cast<std::int8_t*>(bytes) + p);
       else
